@@ -1,0 +1,59 @@
+/**
+ * The one error catalogue. Every error the backend raises on purpose carries a stable `code`
+ * from this table; the HTTP layer maps it to a status once, and clients get
+ * `{ error: { code, message } }`. Codes are part of the public contract: never rename one.
+ */
+export const ERROR_CATALOGUE = {
+  validation_failed: { httpStatus: 400, summary: 'The request or an argument is not valid.' },
+  invalid_job_id: { httpStatus: 400, summary: 'A job id must be 1-128 letters, digits, dots, dashes or underscores.' },
+  invalid_source: { httpStatus: 400, summary: 'The download source is not a magnet URI, info-hash or .torrent.' },
+  invalid_magnet: { httpStatus: 400, summary: 'The magnet URI is malformed or has no valid BitTorrent info-hash.' },
+  invalid_torrent: { httpStatus: 400, summary: 'The .torrent data could not be parsed.' },
+  torrent_file_unreadable: { httpStatus: 400, summary: 'The .torrent file could not be read.' },
+  unsafe_path: { httpStatus: 400, summary: 'The torrent names a file path outside its download folder.' },
+  unauthorized: { httpStatus: 401, summary: 'A valid API token is required.' },
+  job_not_found: { httpStatus: 404, summary: 'No job has this id.' },
+  duplicate_job: { httpStatus: 409, summary: 'A job with this id already exists.' },
+  duplicate_torrent: { httpStatus: 409, summary: 'This torrent is already being handled by another job.' },
+  invalid_transition: { httpStatus: 409, summary: 'The job is not in a state that allows this action.' },
+  insufficient_space: { httpStatus: 507, summary: 'Not enough free disk space for this download.' },
+  disk_full: { httpStatus: 507, summary: 'The disk filled up during the download.' },
+  files_missing: { httpStatus: 409, summary: "The completed job's files are no longer on disk." },
+  download_failed: { httpStatus: 500, summary: 'The download engine reported an error.' },
+  downloader_destroyed: { httpStatus: 503, summary: 'The downloader has been shut down.' },
+  internal_error: { httpStatus: 500, summary: 'An unexpected error occurred.' },
+} as const satisfies Record<string, { httpStatus: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The error every backend module throws on purpose. `cause` keeps the original error for logs. */
+export class ChillyError extends Error {
+  override readonly name = 'ChillyError';
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ERROR_CATALOGUE[code].summary, options);
+    this.code = code;
+    this.httpStatus = ERROR_CATALOGUE[code].httpStatus;
+  }
+
+  /** The JSON shape clients see: no stack, no cause. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isChillyError(value: unknown, code?: ErrorCode): value is ChillyError {
+  return value instanceof ChillyError && (code === undefined || value.code === code);
+}
+
+/** Wraps anything thrown by a dependency into a ChillyError, keeping the original as `cause`. */
+export function toChillyError(value: unknown, fallback: ErrorCode = 'internal_error'): ChillyError {
+  if (value instanceof ChillyError) return value;
+  const errno = (value as { code?: unknown } | null)?.code;
+  if (errno === 'ENOSPC')
+    return new ChillyError('disk_full', 'The disk is full: free some space, then resume.', { cause: value });
+  const message = value instanceof Error ? value.message : String(value);
+  return new ChillyError(fallback, message, { cause: value });
+}

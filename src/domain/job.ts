@@ -1,0 +1,100 @@
+import { ChillyError, type ErrorCode } from './errors.js';
+
+/** Where a job is in its life. `completed` jobs may keep seeding (see `Job.seeding`). */
+export const JOB_STATUSES = [
+  'queued',
+  'verifying',
+  'downloading',
+  'paused',
+  'completed',
+  'error',
+  'cancelled',
+  'files_missing',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const SOURCE_TYPES = ['torrent'] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
+
+/** A snapshot of transfer figures. Speeds in bytes per second, ETA in seconds (null when unknown). */
+export interface JobProgress {
+  /** 0..1 of the selected data verified on disk. */
+  fraction: number;
+  bytesDone: number;
+  /** null until the torrent's metadata is known. */
+  bytesTotal: number | null;
+  downloadSpeed: number;
+  uploadSpeed: number;
+  bytesUploaded: number;
+  peers: number;
+  etaSeconds: number | null;
+}
+
+export interface JobFile {
+  /** Path relative to the job's folder. */
+  path: string;
+  length: number;
+}
+
+export interface JobError {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface Job {
+  id: string;
+  sourceType: SourceType;
+  /** Magnet URI, bare info-hash, or path of a .torrent file; `torrent:<infoHash>` when added from bytes. */
+  sourceUrn: string;
+  status: JobStatus;
+  infoHash?: string;
+  /** The torrent's name, once its metadata is known. */
+  name?: string;
+  files?: JobFile[];
+  /** Absolute path of the folder that holds this job's data. */
+  savePath?: string;
+  progress: JobProgress;
+  error?: JobError;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What a caller hands to `Downloader.start`: the seed README's job shape, plus .torrent bytes. */
+export interface JobInput {
+  id: string;
+  sourceType: SourceType;
+  /** Magnet URI, bare info-hash (40 hex or 32 base32), or a .torrent file path. */
+  sourceUrn?: string;
+  /** The bytes of a .torrent file; takes precedence over `sourceUrn`. */
+  torrentFile?: Uint8Array;
+  /** Accepted for compatibility with the seed README; a new job always starts as `queued`. */
+  status?: JobStatus;
+}
+
+const JOB_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Job ids name the job's folder on disk, so they are restricted to a safe alphabet:
+ * no separators, no `.`/`..`, at most 128 characters.
+ */
+export function assertValidJobId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !JOB_ID_PATTERN.test(id)) {
+    throw new ChillyError(
+      'invalid_job_id',
+      `Invalid job id ${JSON.stringify(id)}: use 1-128 letters, digits, '.', '-' or '_', not starting with '.'.`,
+    );
+  }
+}
+
+export function emptyProgress(): JobProgress {
+  return {
+    fraction: 0,
+    bytesDone: 0,
+    bytesTotal: null,
+    downloadSpeed: 0,
+    uploadSpeed: 0,
+    bytesUploaded: 0,
+    peers: 0,
+    etaSeconds: null,
+  };
+}

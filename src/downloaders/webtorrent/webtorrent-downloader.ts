@@ -1,0 +1,383 @@
+import { EventEmitter } from 'node:events';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import WebTorrent, { type Torrent } from 'webtorrent';
+import { ChillyError, type ErrorCode, toChillyError } from '../../domain/errors.js';
+import { assertValidJobId, emptyProgress, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
+import { type EngineNetworkOptions, type NetworkMode, webTorrentClientOptions } from '../../network.js';
+import type { CancelOptions, Downloader, DownloaderEvents } from '../downloader.js';
+import { assertSafeTorrentPaths } from '../torrent-paths.js';
+import { resolveTorrentSource, type TorrentSource } from '../torrent-source.js';
+import { progressOf } from './torrent-progress.js';
+
+export interface WebTorrentDownloaderOptions {
+  /** Folder under which every job gets a folder of its own, named after the job id. Default `./media`. */
+  mediaRoot?: string;
+  /** `public` (default) or `loopback`; see `network.ts`. */
+  network?: NetworkMode;
+  /** Minimum time between two `progress` events of one job. Default 250 ms (at most 4 per second). */
+  progressIntervalMs?: number;
+  torrentPort?: number;
+  utp?: boolean;
+  maxConnections?: number;
+}
+
+export interface ResumeState {
+  /** The verified-piece bitfield when the job was detached from the engine. */
+  bitfield: Uint8Array;
+  /** The .torrent bytes, so a resumed magnet does not have to fetch its metadata again. */
+  torrentFile: Uint8Array;
+}
+
+interface JobRecord {
+  job: Job;
+  source: TorrentSource;
+  folder: string;
+  torrent: Torrent | undefined;
+  progressTimer: NodeJS.Timeout | undefined;
+  resume: ResumeState | undefined;
+  /** Serialises pause/resume/cancel of one job so they never interleave. */
+  queue: Promise<unknown>;
+}
+
+const PAUSABLE: ReadonlySet<JobStatus> = new Set(['queued', 'verifying', 'downloading']);
+const RESUMABLE: ReadonlySet<JobStatus> = new Set(['paused', 'error']);
+/** Failures that retrying cannot fix: the torrent itself is bad. */
+const PERMANENT_ERRORS: ReadonlySet<ErrorCode> = new Set(['unsafe_path', 'invalid_torrent']);
+
+/**
+ * The embedded BitTorrent driver, on WebTorrent 2.8.
+ *
+ * Pause detaches the torrent from the engine (keeping its files and a copy of its verified-piece
+ * bitfield) because WebTorrent's own `pause()` only stops looking for new peers and keeps
+ * transferring with the connected ones (webtorrent #1035, #2101, #2969). Resume re-attaches it
+ * with that bitfield, so only a spot check of the data on disk is needed.
+ */
+export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> implements Downloader {
+  readonly mediaRoot: string;
+  readonly network: NetworkMode;
+  private readonly progressIntervalMs: number;
+  private readonly engineOptions: EngineNetworkOptions;
+  private readonly records = new Map<string, JobRecord>();
+  /** Ids whose start is between validation and registration, so a duplicate start fails at once. */
+  private readonly starting = new Set<string>();
+  private client: WebTorrent | undefined;
+  private destroyed: Promise<void> | undefined;
+
+  constructor(options: WebTorrentDownloaderOptions = {}) {
+    super();
+    this.mediaRoot = path.resolve(options.mediaRoot ?? './media');
+    this.network = options.network ?? 'public';
+    this.progressIntervalMs = options.progressIntervalMs ?? 250;
+    if (!Number.isFinite(this.progressIntervalMs) || this.progressIntervalMs < 250) {
+      throw new ChillyError('validation_failed', 'progressIntervalMs must be at least 250 (4 events per second).');
+    }
+    this.engineOptions = {
+      network: this.network,
+      ...(options.torrentPort === undefined ? {} : { torrentPort: options.torrentPort }),
+      ...(options.utp === undefined ? {} : { utp: options.utp }),
+      ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+    };
+  }
+
+  /** The folder that holds one job's data. Job ids are validated, so this never leaves `mediaRoot`. */
+  jobFolder(id: string): string {
+    assertValidJobId(id);
+    return path.join(this.mediaRoot, id);
+  }
+
+  /** The TCP port peers can reach this client on, once a job has started the engine. */
+  get torrentPort(): number | undefined {
+    return this.client?.address()?.port;
+  }
+
+  async start(input: JobInput): Promise<Job> {
+    this.assertAlive();
+    if (input === null || typeof input !== 'object') {
+      throw new ChillyError('validation_failed', 'start() needs a job object { id, sourceType, sourceUrn }.');
+    }
+    assertValidJobId(input.id);
+    const id = input.id;
+    if (this.records.has(id) || this.starting.has(id)) {
+      throw new ChillyError('duplicate_job', `A job with id ${JSON.stringify(id)} already exists.`);
+    }
+    this.starting.add(id);
+    try {
+      const source = await resolveTorrentSource(input);
+      this.assertAlive();
+      const owner = [...this.records.values()].find((r) => r.source.infoHash === source.infoHash);
+      if (owner !== undefined) {
+        throw new ChillyError(
+          'duplicate_torrent',
+          `Torrent ${source.infoHash} is already job ${JSON.stringify(owner.job.id)}.`,
+        );
+      }
+      const folder = this.jobFolder(id);
+      if (source.kind === 'torrent' && source.parsed.info !== undefined) {
+        assertSafeTorrentPaths(source.parsed.info, folder);
+      }
+      const now = new Date().toISOString();
+      const record: JobRecord = {
+        job: {
+          id,
+          sourceType: 'torrent',
+          sourceUrn: sourceUrnOf(input, source),
+          status: 'queued',
+          infoHash: source.infoHash,
+          ...(source.name === undefined ? {} : { name: source.name }),
+          savePath: folder,
+          progress: emptyProgress(),
+          createdAt: now,
+          updatedAt: now,
+        },
+        source,
+        folder,
+        torrent: undefined,
+        progressTimer: undefined,
+        resume: undefined,
+        queue: Promise.resolve(),
+      };
+      this.records.set(id, record);
+      this.attach(record);
+      this.emit('started', snapshot(record.job));
+      return snapshot(record.job);
+    } finally {
+      this.starting.delete(id);
+    }
+  }
+
+  pause(id: string): Promise<Job> {
+    return this.serialise(id, async (record) => {
+      assertTransition(record.job, 'pause', PAUSABLE);
+      await this.detach(record);
+      this.setStatus(record, 'paused');
+      this.emit('paused', snapshot(record.job));
+      return snapshot(record.job);
+    });
+  }
+
+  resume(id: string): Promise<Job> {
+    return this.serialise(id, async (record) => {
+      this.assertAlive();
+      assertTransition(record.job, 'resume', RESUMABLE);
+      const failure = record.job.error;
+      if (failure !== undefined && PERMANENT_ERRORS.has(failure.code)) {
+        throw new ChillyError('invalid_transition', `Cannot resume job ${JSON.stringify(id)}: ${failure.message}`);
+      }
+      delete record.job.error;
+      this.attach(record);
+      this.emit('resumed', snapshot(record.job));
+      return snapshot(record.job);
+    });
+  }
+
+  cancel(id: string, options: CancelOptions = {}): Promise<Job> {
+    return this.serialise(id, async (record) => {
+      if (record.job.status === 'cancelled') throw transitionError(record.job, 'cancel');
+      // A finished movie is kept unless the caller asks otherwise; partial data is removed.
+      const keepData = options.keepData ?? record.job.status === 'completed';
+      await this.detach(record);
+      this.records.delete(id);
+      if (!keepData) await rm(record.folder, { recursive: true, force: true });
+      this.setStatus(record, 'cancelled');
+      this.emit('cancelled', snapshot(record.job));
+      return snapshot(record.job);
+    });
+  }
+
+  get(id: string): Job | undefined {
+    const record = this.records.get(id);
+    return record === undefined ? undefined : snapshot(record.job);
+  }
+
+  list(): Job[] {
+    return [...this.records.values()].map((record) => snapshot(record.job));
+  }
+
+  /** The state a later `attach` needs to skip re-hashing; undefined until metadata is known. */
+  resumeState(id: string): ResumeState | undefined {
+    const record = this.records.get(id);
+    if (record === undefined) return undefined;
+    return captureResumeState(record.torrent) ?? record.resume;
+  }
+
+  destroy(): Promise<void> {
+    if (this.destroyed === undefined) {
+      this.destroyed = this.shutdown();
+    }
+    return this.destroyed;
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const record of this.records.values()) this.stopProgressTimer(record);
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      await new Promise<void>((resolve) => client.destroy(() => resolve()));
+    }
+    for (const record of this.records.values()) record.torrent = undefined;
+  }
+
+  private assertAlive(): void {
+    if (this.destroyed !== undefined) {
+      throw new ChillyError('downloader_destroyed', 'This downloader has been destroyed.');
+    }
+  }
+
+  private serialise(id: string, action: (record: JobRecord) => Promise<Job>): Promise<Job> {
+    const record = this.records.get(id);
+    if (record === undefined) {
+      return Promise.reject(new ChillyError('job_not_found', `No job with id ${JSON.stringify(id)}.`));
+    }
+    const run = record.queue.then(() => {
+      if (this.records.get(id) !== record)
+        throw new ChillyError('job_not_found', `No job with id ${JSON.stringify(id)}.`);
+      return action(record);
+    });
+    record.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private engine(): WebTorrent {
+    if (this.client === undefined) {
+      const client = new WebTorrent(webTorrentClientOptions(this.engineOptions));
+      // A client-level error (e.g. the listening port failed) ends that client: fail its jobs
+      // and let the next start/resume build a fresh one.
+      client.on('error', (error: unknown) => {
+        if (this.client === client) this.client = undefined;
+        for (const record of this.records.values()) {
+          if (record.torrent !== undefined) this.fail(record, error);
+        }
+      });
+      this.client = client;
+    }
+    return this.client;
+  }
+
+  /** Hands the job to the engine, from its resume state when there is one. */
+  private attach(record: JobRecord): void {
+    const torrentId =
+      record.resume?.torrentFile ??
+      (record.source.kind === 'torrent' ? record.source.torrentFile : record.source.magnetURI);
+    const torrent = this.engine().add(torrentId, {
+      path: record.folder,
+      ...(record.resume === undefined ? {} : { bitfield: record.resume.bitfield }),
+    });
+    record.torrent = torrent;
+    this.setStatus(record, torrent.ready ? 'downloading' : 'verifying');
+
+    torrent.on('metadata', () => this.onMetadata(record, torrent));
+    torrent.on('ready', () => {
+      if (record.torrent !== torrent) return;
+      if (record.job.status === 'verifying') this.setStatus(record, 'downloading');
+      this.updateProgress(record);
+    });
+    torrent.on('done', () => this.onDone(record, torrent));
+    torrent.on('error', (error: unknown) => {
+      if (record.torrent === torrent) this.fail(record, error);
+    });
+    // Tracker and peer warnings are routine on real swarms; the job carries on.
+    torrent.on('warning', () => undefined);
+    this.startProgressTimer(record);
+  }
+
+  /** Takes the job off the engine; its files stay where they are. */
+  private async detach(record: JobRecord): Promise<void> {
+    this.stopProgressTimer(record);
+    const torrent = record.torrent;
+    if (torrent === undefined) return;
+    record.resume = captureResumeState(torrent) ?? record.resume;
+    record.torrent = undefined;
+    record.job.progress = { ...record.job.progress, downloadSpeed: 0, uploadSpeed: 0, peers: 0, etaSeconds: null };
+    const client = this.client;
+    if (client === undefined || torrent.destroyed) return;
+    await new Promise<void>((resolve) => {
+      client.remove(torrent, { destroyStore: false }, () => resolve()).catch(() => resolve());
+    });
+  }
+
+  private onMetadata(record: JobRecord, torrent: Torrent): void {
+    if (record.torrent !== torrent) return;
+    try {
+      // Destroying the torrent inside this handler stops WebTorrent before it verifies or writes anything.
+      if (torrent.info === undefined)
+        throw new ChillyError('invalid_torrent', 'The torrent metadata has no info dictionary.');
+      assertSafeTorrentPaths(torrent.info, record.folder);
+    } catch (error) {
+      this.fail(record, error);
+      return;
+    }
+    record.job.name = torrent.name;
+    record.job.files = torrent.files.map((file) => ({ path: file.path, length: file.length }));
+    this.updateProgress(record);
+  }
+
+  private onDone(record: JobRecord, torrent: Torrent): void {
+    if (record.torrent !== torrent) return;
+    this.stopProgressTimer(record);
+    this.updateProgress(record);
+    this.setStatus(record, 'completed');
+    this.emit('completed', snapshot(record.job));
+  }
+
+  private fail(record: JobRecord, cause: unknown): void {
+    const error = toChillyError(cause, 'download_failed');
+    this.stopProgressTimer(record);
+    const torrent = record.torrent;
+    if (torrent !== undefined) {
+      record.resume = captureResumeState(torrent) ?? record.resume;
+      record.torrent = undefined;
+      if (!torrent.destroyed) torrent.destroy({ destroyStore: false });
+    }
+    record.job.error = error.toJSON();
+    this.setStatus(record, 'error');
+    // Emitting 'error' with no listener would throw and take the process down.
+    if (this.listenerCount('error') > 0) this.emit('error', error, snapshot(record.job));
+  }
+
+  private startProgressTimer(record: JobRecord): void {
+    this.stopProgressTimer(record);
+    record.progressTimer = setInterval(() => {
+      if (record.torrent === undefined || record.job.status !== 'downloading') return;
+      this.updateProgress(record);
+      this.emit('progress', snapshot(record.job));
+    }, this.progressIntervalMs);
+    record.progressTimer.unref();
+  }
+
+  private stopProgressTimer(record: JobRecord): void {
+    if (record.progressTimer !== undefined) clearInterval(record.progressTimer);
+    record.progressTimer = undefined;
+  }
+
+  private updateProgress(record: JobRecord): void {
+    if (record.torrent !== undefined) record.job.progress = progressOf(record.torrent);
+  }
+
+  private setStatus(record: JobRecord, status: JobStatus): void {
+    record.job.status = status;
+    record.job.updatedAt = new Date().toISOString();
+  }
+}
+
+function snapshot(job: Job): Job {
+  return structuredClone(job);
+}
+
+function captureResumeState(torrent: Torrent | undefined): ResumeState | undefined {
+  if (torrent?.bitfield === undefined || torrent.info === undefined) return undefined;
+  return { bitfield: new Uint8Array(torrent.bitfield.buffer), torrentFile: new Uint8Array(torrent.torrentFile) };
+}
+
+function sourceUrnOf(input: JobInput, source: TorrentSource): string {
+  if (input.torrentFile !== undefined) return `torrent:${source.infoHash}`;
+  return (input.sourceUrn ?? '').trim();
+}
+
+function transitionError(job: Job, action: string): ChillyError {
+  return new ChillyError('invalid_transition', `Cannot ${action} job ${JSON.stringify(job.id)}: it is ${job.status}.`);
+}
+
+function assertTransition(job: Job, action: string, allowed: ReadonlySet<JobStatus>): void {
+  if (!allowed.has(job.status)) throw transitionError(job, action);
+}

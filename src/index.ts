@@ -1,0 +1,21 @@
+// The package's public surface. Names from the seed README stay as they are.
+export { ChillyError, ERROR_CATALOGUE, type ErrorCode, isChillyError } from './domain/errors.js';
+export {
+  JOB_STATUSES,
+  type Job,
+  type JobError,
+  type JobFile,
+  type JobInput,
+  type JobProgress,
+  type JobStatus,
+  type SourceType,
+} from './domain/job.js';
+export type { CancelOptions, Downloader, DownloaderEventName, DownloaderEvents } from './downloaders/downloader.js';
+export { MockDownloader, type MockDownloaderOptions } from './downloaders/mock-downloader.js';
+export {
+  type ResumeState,
+  WebTorrentDownloader,
+  type WebTorrentDownloaderOptions,
+} from './downloaders/webtorrent/webtorrent-downloader.js';
+export { NETWORK_MODES, type NetworkMode } from './network.js';
+export { AbortRetryError, computeBackoffDelay, parseRetryAfter, type RetryOptions, retry } from './retry.js';

@@ -1,0 +1,40 @@
+import type { WebTorrentOptions } from 'webtorrent';
+
+/**
+ * The one switch for public-network features.
+ * - `public`: what users get by default: DHT, local service discovery, UPnP/NAT-PMP port
+ *   mapping and web seeds on, so magnets without trackers still find peers.
+ * - `loopback`: all of those off; a torrent talks only to the trackers it names. Every test and
+ *   benchmark uses this, so nothing they start reaches beyond the machine.
+ */
+export const NETWORK_MODES = ['public', 'loopback'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+export function isNetworkMode(value: unknown): value is NetworkMode {
+  return typeof value === 'string' && (NETWORK_MODES as readonly string[]).includes(value);
+}
+
+export interface EngineNetworkOptions {
+  network: NetworkMode;
+  /** Port for incoming peer connections; 0 picks a free one. */
+  torrentPort?: number;
+  /** uTP next to TCP. Defaults to on for `public`, off for `loopback` where it only adds overhead. */
+  utp?: boolean;
+  maxConnections?: number;
+}
+
+export function webTorrentClientOptions(options: EngineNetworkOptions): WebTorrentOptions {
+  const publicFeatures = options.network === 'public';
+  return {
+    dht: publicFeatures,
+    lsd: publicFeatures,
+    natUpnp: publicFeatures,
+    natPmp: publicFeatures,
+    webSeeds: publicFeatures,
+    utp: options.utp ?? publicFeatures,
+    // WebRTC peers only matter for browser swarms; a desktop backend talks TCP/uTP.
+    tracker: { wrtc: false },
+    torrentPort: options.torrentPort ?? 0,
+    ...(options.maxConnections === undefined ? {} : { maxConns: options.maxConnections }),
+  };
+}

@@ -1,0 +1,196 @@
+// The parts of WebTorrent 2.8 (and of the packages around it) that this project uses.
+// WebTorrent ships no types; these follow its source (lib/torrent.js, index.js).
+
+declare module 'webtorrent' {
+  import type { EventEmitter } from 'node:events';
+
+  export interface WebTorrentOptions {
+    dht?: boolean | object;
+    lsd?: boolean;
+    natUpnp?: boolean | 'permanent';
+    natPmp?: boolean;
+    utp?: boolean;
+    webSeeds?: boolean;
+    tracker?: boolean | { wrtc?: boolean | object; [key: string]: unknown };
+    torrentPort?: number;
+    dhtPort?: number;
+    maxConns?: number;
+    downloadLimit?: number;
+    uploadLimit?: number;
+  }
+
+  export interface TorrentAddOptions {
+    path?: string;
+    announce?: string[];
+    bitfield?: Uint8Array;
+    skipVerify?: boolean;
+    paused?: boolean;
+    deselect?: boolean;
+    private?: boolean;
+    destroyStoreOnDestroy?: boolean;
+    storeCacheSlots?: number;
+    strategy?: 'sequential' | 'rarest';
+    maxWebConns?: number;
+  }
+
+  export interface TorrentFile {
+    readonly name: string;
+    readonly path: string;
+    readonly length: number;
+    readonly offset: number;
+    readonly downloaded: number;
+    readonly progress: number;
+    select(priority?: number): void;
+    deselect(): void;
+  }
+
+  export interface Wire extends EventEmitter {
+    readonly remoteAddress: string;
+    readonly remotePort: number;
+    destroy(): void;
+  }
+
+  export interface Torrent extends EventEmitter {
+    readonly infoHash: string;
+    readonly magnetURI: string;
+    readonly name: string;
+    readonly path: string;
+    readonly files: TorrentFile[];
+    readonly length: number;
+    readonly pieceLength: number;
+    readonly downloaded: number;
+    readonly uploaded: number;
+    readonly received: number;
+    readonly downloadSpeed: number;
+    readonly uploadSpeed: number;
+    readonly progress: number;
+    readonly ratio: number;
+    readonly numPeers: number;
+    readonly timeRemaining: number;
+    readonly ready: boolean;
+    readonly done: boolean;
+    readonly paused: boolean;
+    readonly destroyed: boolean;
+    readonly wires: Wire[];
+    readonly info?: Record<string, unknown>;
+    readonly metadata?: Uint8Array;
+    readonly torrentFile: Uint8Array;
+    readonly bitfield?: { readonly buffer: Uint8Array; get(index: number): boolean };
+    readonly pieces: unknown[];
+    pause(): void;
+    resume(): void;
+    destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error | null) => void): void;
+    addPeer(peer: string): boolean;
+  }
+
+  export default class WebTorrent extends EventEmitter {
+    constructor(opts?: WebTorrentOptions);
+    readonly torrents: Torrent[];
+    readonly destroyed: boolean;
+    readonly torrentPort: number;
+    add(
+      torrentId: string | Uint8Array | object,
+      opts?: TorrentAddOptions,
+      ontorrent?: (torrent: Torrent) => void,
+    ): Torrent;
+    seed(
+      input: string | string[] | Uint8Array,
+      opts?: TorrentAddOptions & { announce?: string[]; name?: string; pieceLength?: number },
+      onseed?: (torrent: Torrent) => void,
+    ): Torrent;
+    get(torrentId: string | Uint8Array): Promise<Torrent | null>;
+    remove(
+      torrentId: string | Torrent,
+      opts?: { destroyStore?: boolean },
+      cb?: (err?: Error | null) => void,
+    ): Promise<void>;
+    address(): { address: string; family: string; port: number } | null;
+    throttleDownload(rate: number): void;
+    throttleUpload(rate: number): void;
+    destroy(cb?: (err?: Error | null) => void): void;
+  }
+}
+
+declare module 'parse-torrent' {
+  export interface ParsedTorrentFile {
+    path: string;
+    name: string;
+    length: number;
+    offset: number;
+  }
+  export interface ParsedTorrent {
+    infoHash: string;
+    name?: string;
+    announce?: string[];
+    urlList?: string[];
+    /** The raw bencoded `info` dictionary; byte strings are Uint8Array. */
+    info?: Record<string, unknown>;
+    infoBuffer?: Uint8Array;
+    files?: ParsedTorrentFile[];
+    length?: number;
+    pieceLength?: number;
+    private?: boolean;
+  }
+  export default function parseTorrent(torrentId: string | Uint8Array | object): Promise<ParsedTorrent>;
+  export function toMagnetURI(parsed: Partial<ParsedTorrent>): string;
+  export function toTorrentFile(parsed: ParsedTorrent): Uint8Array;
+}
+
+declare module 'magnet-uri' {
+  export interface MagnetData {
+    xt?: string | string[];
+    dn?: string | string[];
+    tr?: string | string[];
+    infoHash?: string;
+    infoHashV2?: string;
+    name?: string | string[];
+    announce?: string[];
+    urlList?: string[];
+  }
+  export default function magnetURIDecode(uri: string): MagnetData;
+  export function encode(data: MagnetData): string;
+}
+
+declare module 'bittorrent-tracker' {
+  import type { EventEmitter } from 'node:events';
+  import type { Server as HttpServer } from 'node:http';
+  export interface ServerOptions {
+    udp?: boolean;
+    http?: boolean;
+    ws?: boolean;
+    stats?: boolean;
+    trustProxy?: boolean;
+    interval?: number;
+    filter?: (infoHash: string, params: unknown, cb: (err: Error | null) => void) => void;
+  }
+  export class Server extends EventEmitter {
+    constructor(opts?: ServerOptions);
+    readonly http: HttpServer | null;
+    listen(port: number, hostname: string, onlistening?: () => void): void;
+    close(cb?: (err?: Error | null) => void): void;
+  }
+}
+
+declare module 'create-torrent' {
+  export interface CreateTorrentOptions {
+    name?: string;
+    announceList?: string[][];
+    pieceLength?: number;
+    private?: boolean;
+    createdBy?: string;
+    creationDate?: number;
+  }
+  export default function createTorrent(
+    input: string | string[] | Uint8Array | Array<Uint8Array & { name?: string }>,
+    opts: CreateTorrentOptions,
+    cb: (err: Error | null, torrent: Uint8Array) => void,
+  ): void;
+}
+
+declare module 'bencode' {
+  const bencode: {
+    encode(value: unknown): Uint8Array;
+    decode(data: Uint8Array): unknown;
+  };
+  export default bencode;
+}
