@@ -1,0 +1,53 @@
+import type { Job, JobInput, JobStatus } from '../domain/job.js';
+
+/** What a caller asks the service to download. Same shape as the seed's `POST /download/start` body. */
+export type AddJobRequest = Pick<JobInput, 'id' | 'sourceType' | 'sourceUrn' | 'torrentFile'>;
+
+export interface AddJobResult {
+  job: Job;
+  /** false when the same id with the same source was already there (add is idempotent). */
+  created: boolean;
+}
+
+export interface ListJobsQuery {
+  /** Only jobs in one of these states (all when empty or absent). */
+  status?: readonly JobStatus[];
+  /** 1..500, default 50. */
+  limit?: number;
+  /** default 0. */
+  offset?: number;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export const JOB_EVENT_TYPES = [
+  'added',
+  'queued',
+  'started',
+  'progress',
+  'paused',
+  'resumed',
+  'completed',
+  'seeding_stopped',
+  'error',
+  'files_missing',
+  'cancelled',
+] as const;
+export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
+
+/** One thing that happened to one job. `id` increases by one per event for the life of the process. */
+export interface JobEvent {
+  id: number;
+  type: JobEventType;
+  job: Job;
+  at: string;
+}
+
+export interface DownloadServiceEvents {
+  job: [event: JobEvent];
+}
