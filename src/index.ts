@@ -10,10 +10,16 @@ export {
   type JobStatus,
   type SourceType,
 } from './domain/job.js';
-export type { CancelOptions, Downloader, DownloaderEventName, DownloaderEvents } from './downloaders/downloader.js';
+export type {
+  CancelOptions,
+  Downloader,
+  DownloaderEventName,
+  DownloaderEvents,
+  ResumeState,
+  StartOptions,
+} from './downloaders/downloader.js';
 export { MockDownloader, type MockDownloaderOptions } from './downloaders/mock-downloader.js';
 export {
-  type ResumeState,
   WebTorrentDownloader,
   type WebTorrentDownloaderOptions,
 } from './downloaders/webtorrent/webtorrent-downloader.js';

@@ -21,6 +21,12 @@ export const ERROR_CATALOGUE = {
   files_missing: { httpStatus: 409, summary: "The completed job's files are no longer on disk." },
   download_failed: { httpStatus: 500, summary: 'The download engine reported an error.' },
   downloader_destroyed: { httpStatus: 503, summary: 'The downloader has been shut down.' },
+  not_found: { httpStatus: 404, summary: 'No such route.' },
+  origin_not_allowed: { httpStatus: 403, summary: 'Requests from this browser origin are not allowed.' },
+  payload_too_large: { httpStatus: 413, summary: 'The request body is too large.' },
+  unsupported_media_type: { httpStatus: 415, summary: 'This Content-Type is not accepted here.' },
+  misdirected_request: { httpStatus: 421, summary: 'The Host header names a host this server does not answer for.' },
+  rate_limited: { httpStatus: 429, summary: 'Too many failed attempts: retry later.' },
   internal_error: { httpStatus: 500, summary: 'An unexpected error occurred.' },
 } as const satisfies Record<string, { httpStatus: number; summary: string }>;
 

@@ -10,6 +10,8 @@ import type { Job, JobInput } from '../domain/job.js';
  */
 export interface DownloaderEvents {
   started: [job: Job];
+  /** The torrent's name, files and size are now known (at once for .torrent sources). */
+  metadata: [job: Job];
   progress: [job: Job];
   completed: [job: Job];
   paused: [job: Job];
@@ -25,17 +27,36 @@ export interface CancelOptions {
   keepData?: boolean;
 }
 
+/** What lets an engine continue a download without re-hashing what is already on disk. */
+export interface ResumeState {
+  /** Verified pieces, one bit per piece, most significant bit first (BitTorrent's bitfield). */
+  bitfield: Uint8Array;
+  /** The .torrent bytes, so a resumed magnet does not fetch its metadata again. */
+  torrentFile: Uint8Array;
+}
+
+export interface StartOptions {
+  /** Resume data saved earlier for this same torrent; ignored if it does not fit the torrent. */
+  resume?: ResumeState;
+}
+
 /**
  * A download engine driver. One instance manages many jobs, each identified by the caller's id.
  * Every method rejects with a `ChillyError` (stable `code`) on bad input or an unknown id.
  */
 export interface Downloader extends EventEmitter<DownloaderEvents> {
-  start(job: JobInput): Promise<Job>;
+  start(job: JobInput, options?: StartOptions): Promise<Job>;
   pause(id: string): Promise<Job>;
   resume(id: string): Promise<Job>;
   cancel(id: string, options?: CancelOptions): Promise<Job>;
   get(id: string): Job | undefined;
+  /** The folder that holds (or will hold) a job's data. */
+  jobFolder(id: string): string;
+  /** Deletes a job's folder, for jobs this driver is not running (queued, paused, failed). */
+  deleteJobData(id: string): Promise<void>;
   list(): Job[];
+  /** Current resume data of a job, for drivers that have any (undefined until metadata is known). */
+  resumeState?(id: string): ResumeState | undefined;
   /** Stops every job and releases every socket, timer and file handle. Idempotent. */
   destroy(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import { ChillyError } from '../domain/errors.js';
 import { assertValidJobId, emptyProgress, type Job, type JobInput } from '../domain/job.js';
 import type { CancelOptions, Downloader, DownloaderEvents } from './downloader.js';
@@ -21,6 +22,8 @@ export interface MockDownloaderOptions {
   /** A job that passes this many bytes fails with `download_failed`. */
   failAfterBytes?: number;
   clock?: MockClock;
+  /** Reported as the parent of every job's folder (default `./media`); the mock writes nothing there. */
+  mediaRoot?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -46,6 +49,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
   readonly #tickMs: number;
   readonly #failAfterBytes: number | undefined;
   readonly #clock: MockClock;
+  readonly #mediaRoot: string;
   readonly #entries = new Map<string, Entry>();
   readonly #timers = new Map<string, unknown>();
   #destroyed = false;
@@ -57,6 +61,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     this.#totalBytes = options.totalBytes ?? 700 * MiB;
     this.#failAfterBytes = options.failAfterBytes;
     this.#clock = options.clock ?? realClock;
+    this.#mediaRoot = path.resolve(options.mediaRoot ?? './media');
   }
 
   async start(input: JobInput): Promise<Job> {
@@ -81,6 +86,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
       infoHash,
       name,
       files: [{ path: `${name}.mkv`, length: Math.floor(total) }],
+      savePath: this.jobFolder(input.id),
       progress: { ...emptyProgress(), bytesTotal: Math.floor(total) },
       createdAt: now,
       updatedAt: now,
@@ -90,6 +96,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     this.#startTimer(job.id);
     const snapshot = structuredClone(job);
     this.emit('started', structuredClone(job));
+    this.emit('metadata', structuredClone(job));
     return snapshot;
   }
 
@@ -123,6 +130,16 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     job.updatedAt = this.#timestamp();
     this.emit('cancelled', structuredClone(job));
     return structuredClone(job);
+  }
+
+  jobFolder(id: string): string {
+    assertValidJobId(id);
+    return path.join(this.#mediaRoot, id);
+  }
+
+  // Nothing is ever written, so there is nothing to delete.
+  async deleteJobData(id: string): Promise<void> {
+    assertValidJobId(id);
   }
 
   get(id: string): Job | undefined {

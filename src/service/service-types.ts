@@ -51,3 +51,26 @@ export interface JobEvent {
 export interface DownloadServiceEvents {
   job: [event: JobEvent];
 }
+
+/**
+ * The download service as the API and the CLI see it. Every method throws a `ChillyError`
+ * (job_not_found, invalid_transition, duplicate_job, duplicate_torrent, invalid_magnet, …).
+ */
+export interface DownloadServiceApi {
+  add(request: AddJobRequest): Promise<AddJobResult>;
+  pause(id: string): Promise<Job>;
+  resume(id: string): Promise<Job>;
+  cancel(id: string, options?: { keepData?: boolean }): Promise<Job>;
+  get(id: string): Job;
+  list(query?: ListJobsQuery): JobPage;
+  /**
+   * Events after `lastEventId`, oldest first, for SSE reconnects; undefined when some of them
+   * are no longer kept (the client must then re-read the job list).
+   */
+  eventsSince(lastEventId: number): JobEvent[] | undefined;
+  /** Subscribe to job events; returns the unsubscribe function. */
+  subscribe(listener: (event: JobEvent) => void): () => void;
+  /** Quick self-check for /health: the database answers. */
+  health(): { ok: boolean; activeDownloads: number; queued: number };
+  close(): Promise<void>;
+}

@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { ParsedTorrent } from 'parse-torrent';
 import WebTorrent, { type Torrent } from 'webtorrent';
 import { ChillyError, type ErrorCode, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, emptyProgress, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
 import { type EngineNetworkOptions, type NetworkMode, webTorrentClientOptions } from '../../network.js';
-import type { CancelOptions, Downloader, DownloaderEvents } from '../downloader.js';
+import { assertFreeSpace, bytesStillNeeded } from '../disk-space.js';
+import type { CancelOptions, Downloader, DownloaderEvents, ResumeState, StartOptions } from '../downloader.js';
 import { assertSafeTorrentPaths } from '../torrent-paths.js';
-import { resolveTorrentSource, type TorrentSource } from '../torrent-source.js';
+import { parseTorrentBytes, resolveTorrentSource, type TorrentSource } from '../torrent-source.js';
 import { progressOf } from './torrent-progress.js';
 
 export interface WebTorrentDownloaderOptions {
@@ -22,13 +24,6 @@ export interface WebTorrentDownloaderOptions {
   maxConnections?: number;
 }
 
-export interface ResumeState {
-  /** The verified-piece bitfield when the job was detached from the engine. */
-  bitfield: Uint8Array;
-  /** The .torrent bytes, so a resumed magnet does not have to fetch its metadata again. */
-  torrentFile: Uint8Array;
-}
-
 interface JobRecord {
   job: Job;
   source: TorrentSource;
@@ -36,6 +31,8 @@ interface JobRecord {
   torrent: Torrent | undefined;
   progressTimer: NodeJS.Timeout | undefined;
   resume: ResumeState | undefined;
+  /** Size and piece length, once the metadata is known: what the free-space check needs. */
+  layout: { length: number; pieceLength: number } | undefined;
   /** Serialises pause/resume/cancel of one job so they never interleave. */
   queue: Promise<unknown>;
 }
@@ -86,12 +83,19 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     return path.join(this.mediaRoot, id);
   }
 
+  async deleteJobData(id: string): Promise<void> {
+    if (this.records.has(id)) {
+      throw new ChillyError('invalid_transition', `Job ${JSON.stringify(id)} is running: cancel it instead.`);
+    }
+    await rm(this.jobFolder(id), { recursive: true, force: true });
+  }
+
   /** The TCP port peers can reach this client on, once a job has started the engine. */
   get torrentPort(): number | undefined {
     return this.client?.address()?.port;
   }
 
-  async start(input: JobInput): Promise<Job> {
+  async start(input: JobInput, options: StartOptions = {}): Promise<Job> {
     this.assertAlive();
     if (input === null || typeof input !== 'object') {
       throw new ChillyError('validation_failed', 'start() needs a job object { id, sourceType, sourceUrn }.');
@@ -113,10 +117,9 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         );
       }
       const folder = this.jobFolder(id);
-      if (source.kind === 'torrent' && source.parsed.info !== undefined) {
-        assertSafeTorrentPaths(source.parsed.info, folder);
-      }
+      const resume = await usableResumeState(options.resume, source.infoHash);
       const now = new Date().toISOString();
+      const parsed = source.kind === 'torrent' ? source.parsed : resume?.parsed;
       const record: JobRecord = {
         job: {
           id,
@@ -125,8 +128,11 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
           status: 'queued',
           infoHash: source.infoHash,
           ...(source.name === undefined ? {} : { name: source.name }),
+          ...(parsed?.files === undefined
+            ? {}
+            : { files: parsed.files.map((f) => ({ path: f.path, length: f.length })) }),
           savePath: folder,
-          progress: emptyProgress(),
+          progress: { ...emptyProgress(), bytesTotal: parsed?.length ?? null },
           createdAt: now,
           updatedAt: now,
         },
@@ -134,12 +140,16 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         folder,
         torrent: undefined,
         progressTimer: undefined,
-        resume: undefined,
+        resume: resume?.state,
+        layout: layoutOf(parsed),
         queue: Promise.resolve(),
       };
+      if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info, folder);
+      this.assertFreeSpaceFor(record);
       this.records.set(id, record);
       this.attach(record);
       this.emit('started', snapshot(record.job));
+      if (parsed !== undefined) this.emit('metadata', snapshot(record.job));
       return snapshot(record.job);
     } finally {
       this.starting.delete(id);
@@ -164,6 +174,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       if (failure !== undefined && PERMANENT_ERRORS.has(failure.code)) {
         throw new ChillyError('invalid_transition', `Cannot resume job ${JSON.stringify(id)}: ${failure.message}`);
       }
+      this.assertFreeSpaceFor(record);
       delete record.job.error;
       this.attach(record);
       this.emit('resumed', snapshot(record.job));
@@ -303,6 +314,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       if (torrent.info === undefined)
         throw new ChillyError('invalid_torrent', 'The torrent metadata has no info dictionary.');
       assertSafeTorrentPaths(torrent.info, record.folder);
+      record.layout = { length: torrent.length, pieceLength: torrent.pieceLength };
+      this.assertFreeSpaceFor(record);
     } catch (error) {
       this.fail(record, error);
       return;
@@ -310,11 +323,18 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     record.job.name = torrent.name;
     record.job.files = torrent.files.map((file) => ({ path: file.path, length: file.length }));
     this.updateProgress(record);
+    this.emit('metadata', snapshot(record.job));
+  }
+
+  /** Throws `insufficient_space` when what is left to download does not fit on the disk. */
+  private assertFreeSpaceFor(record: JobRecord): void {
+    if (record.layout === undefined) return;
+    const needed = bytesStillNeeded(record.layout.length, record.layout.pieceLength, record.resume?.bitfield);
+    assertFreeSpace(this.mediaRoot, needed);
   }
 
   private onDone(record: JobRecord, torrent: Torrent): void {
     if (record.torrent !== torrent) return;
-    this.stopProgressTimer(record);
     this.updateProgress(record);
     this.setStatus(record, 'completed');
     this.emit('completed', snapshot(record.job));
@@ -338,7 +358,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   private startProgressTimer(record: JobRecord): void {
     this.stopProgressTimer(record);
     record.progressTimer = setInterval(() => {
-      if (record.torrent === undefined || record.job.status !== 'downloading') return;
+      // Completed jobs still attached are seeding: their upload figures keep coming.
+      if (record.torrent === undefined || !['downloading', 'completed'].includes(record.job.status)) return;
       this.updateProgress(record);
       this.emit('progress', snapshot(record.job));
     }, this.progressIntervalMs);
@@ -367,6 +388,26 @@ function snapshot(job: Job): Job {
 function captureResumeState(torrent: Torrent | undefined): ResumeState | undefined {
   if (torrent?.bitfield === undefined || torrent.info === undefined) return undefined;
   return { bitfield: new Uint8Array(torrent.bitfield.buffer), torrentFile: new Uint8Array(torrent.torrentFile) };
+}
+
+/** Resume data is used only if it belongs to this torrent; anything else means a full check. */
+async function usableResumeState(
+  resume: ResumeState | undefined,
+  infoHash: string,
+): Promise<{ state: ResumeState; parsed: ParsedTorrent } | undefined> {
+  if (resume === undefined) return undefined;
+  try {
+    const source = await parseTorrentBytes(resume.torrentFile);
+    if (source.kind !== 'torrent' || source.infoHash !== infoHash) return undefined;
+    return { state: resume, parsed: source.parsed };
+  } catch {
+    return undefined;
+  }
+}
+
+function layoutOf(parsed: ParsedTorrent | undefined): JobRecord['layout'] {
+  if (parsed?.length === undefined || parsed.pieceLength === undefined) return undefined;
+  return { length: parsed.length, pieceLength: parsed.pieceLength };
 }
 
 function sourceUrnOf(input: JobInput, source: TorrentSource): string {

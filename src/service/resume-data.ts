@@ -1,0 +1,94 @@
+import { closeSync, fsyncSync, openSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { JobFile } from '../domain/job.js';
+import type { ResumeState } from '../downloaders/downloader.js';
+import type { FileStat, StoredResumeData } from '../storage/resume-repository.js';
+
+/** Identifies this kernel boot; a different one means the machine restarted since. */
+export function currentBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function statFiles(folder: string, files: readonly JobFile[]): FileStat[] {
+  return files.map((file) => {
+    try {
+      const stat = statSync(path.join(folder, file.path));
+      return { path: file.path, size: stat.size, mtimeMs: stat.mtimeMs };
+    } catch {
+      return { path: file.path, size: -1, mtimeMs: 0 };
+    }
+  });
+}
+
+/** Forces a job's files to disk, so its bitfield stays true across a power loss. */
+export function syncFiles(folder: string, files: readonly JobFile[]): void {
+  for (const file of files) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(path.join(folder, file.path), 'r+');
+      fsyncSync(fd);
+    } catch {
+      // A file not written yet has nothing to sync.
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+}
+
+export function captureResumeData(
+  state: ResumeState,
+  folder: string,
+  files: readonly JobFile[],
+  options: { synced: boolean },
+): StoredResumeData {
+  return {
+    bitfield: state.bitfield,
+    torrentFile: state.torrentFile,
+    fileStats: statFiles(folder, files),
+    bootId: currentBootId(),
+    synced: options.synced,
+    savedAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Whether a saved bitfield can still be trusted, or the data must be fully re-checked.
+ *
+ * Pieces are only ever added after a save, so a file that grew or got a newer mtime is expected.
+ * A file that shrank, vanished or went back in time was changed by someone else; and after a
+ * reboot, writes the bitfield counts may never have reached the disk unless they were synced.
+ */
+export function resumeDataStillValid(data: StoredResumeData, folder: string): { valid: boolean; reason?: string } {
+  if (data.bootId !== currentBootId() && !data.synced) {
+    return { valid: false, reason: 'the machine restarted since the bitfield was saved, and the data was not synced' };
+  }
+  for (const saved of data.fileStats) {
+    if (saved.size < 0) continue;
+    let now: { size: number; mtimeMs: number };
+    try {
+      now = statSync(path.join(folder, saved.path));
+    } catch {
+      return { valid: false, reason: `${saved.path} is missing` };
+    }
+    if (now.size < saved.size) return { valid: false, reason: `${saved.path} shrank` };
+    if (now.mtimeMs < saved.mtimeMs) return { valid: false, reason: `${saved.path} was replaced by an older file` };
+  }
+  return { valid: true };
+}
+
+/** Completed jobs: every file is there at its full size. */
+export function missingFiles(folder: string, files: readonly JobFile[]): string[] {
+  return files
+    .filter((file) => {
+      try {
+        return statSync(path.join(folder, file.path)).size !== file.length;
+      } catch {
+        return true;
+      }
+    })
+    .map((file) => file.path);
+}

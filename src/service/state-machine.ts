@@ -1,0 +1,39 @@
+import { ChillyError } from '../domain/errors.js';
+import type { Job, JobStatus } from '../domain/job.js';
+
+export type Command = 'pause' | 'resume' | 'cancel';
+
+/**
+ * Which command each state allows. Anything else is an `invalid_transition` error, never a
+ * silent no-op: a UI that pauses a finished job has a bug worth seeing.
+ * `resume` of a failed job retries it; of a `files_missing` job downloads it again.
+ */
+const ALLOWED: Record<JobStatus, readonly Command[]> = {
+  queued: ['pause', 'cancel'],
+  verifying: ['pause', 'cancel'],
+  downloading: ['pause', 'cancel'],
+  paused: ['resume', 'cancel'],
+  error: ['resume', 'cancel'],
+  files_missing: ['resume', 'cancel'],
+  completed: ['cancel'],
+  cancelled: [],
+};
+
+/** Errors that retrying cannot fix: the torrent itself is bad. */
+const PERMANENT_ERRORS: ReadonlySet<string> = new Set(['unsafe_path', 'invalid_torrent']);
+
+export function allowedCommands(status: JobStatus): readonly Command[] {
+  return ALLOWED[status];
+}
+
+export function assertTransition(job: Job, command: Command): void {
+  if (!ALLOWED[job.status].includes(command)) {
+    throw new ChillyError(
+      'invalid_transition',
+      `Cannot ${command} job ${JSON.stringify(job.id)}: it is ${job.status}.`,
+    );
+  }
+  if (command === 'resume' && job.error !== undefined && PERMANENT_ERRORS.has(job.error.code)) {
+    throw new ChillyError('invalid_transition', `Cannot resume job ${JSON.stringify(job.id)}: ${job.error.message}`);
+  }
+}

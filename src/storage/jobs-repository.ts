@@ -1,0 +1,210 @@
+import { ChillyError, ERROR_CATALOGUE, type ErrorCode } from '../domain/errors.js';
+import { emptyProgress, JOB_STATUSES, type Job, type JobFile, type JobStatus } from '../domain/job.js';
+import type { SqliteDatabase } from './database.js';
+
+/** A job as stored: the domain job plus what only the service needs. */
+export interface StoredJob {
+  job: Job;
+  /** .torrent bytes when known (uploaded, or learnt from the swarm). */
+  torrentFile: Uint8Array | undefined;
+  /** Queue order: lower starts first. */
+  position: number;
+  completedAt: string | undefined;
+}
+
+interface JobRow {
+  id: string;
+  position: number;
+  source_type: string;
+  source_urn: string;
+  torrent_file: Buffer | null;
+  info_hash: string;
+  name: string | null;
+  status: string;
+  error_code: string | null;
+  error_message: string | null;
+  save_path: string;
+  files_json: string | null;
+  bytes_done: number;
+  bytes_total: number | null;
+  bytes_uploaded: number;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export interface ProgressUpdate {
+  bytesDone: number;
+  bytesTotal: number | null;
+  bytesUploaded: number;
+  name?: string | undefined;
+  files?: JobFile[] | undefined;
+}
+
+function isStatus(value: string): value is JobStatus {
+  return (JOB_STATUSES as readonly string[]).includes(value);
+}
+
+function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOGUE, value);
+}
+
+function fromRow(row: JobRow): StoredJob {
+  if (!isStatus(row.status)) throw new ChillyError('internal_error', `Job ${row.id} has unknown status ${row.status}.`);
+  const progress = emptyProgress();
+  progress.bytesDone = row.bytes_done;
+  progress.bytesTotal = row.bytes_total;
+  progress.bytesUploaded = row.bytes_uploaded;
+  progress.fraction = row.bytes_total ? Math.min(1, row.bytes_done / row.bytes_total) : 0;
+  if (row.status === 'completed') progress.fraction = 1;
+  const job: Job = {
+    id: row.id,
+    sourceType: 'torrent',
+    sourceUrn: row.source_urn,
+    status: row.status,
+    infoHash: row.info_hash,
+    ...(row.name === null ? {} : { name: row.name }),
+    ...(row.files_json === null ? {} : { files: JSON.parse(row.files_json) as JobFile[] }),
+    savePath: row.save_path,
+    progress,
+    ...(row.error_code === null
+      ? {}
+      : {
+          error: {
+            code: isErrorCode(row.error_code) ? row.error_code : 'internal_error',
+            message: row.error_message ?? '',
+          },
+        }),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  return {
+    job,
+    torrentFile: row.torrent_file === null ? undefined : new Uint8Array(row.torrent_file),
+    position: row.position,
+    completedAt: row.completed_at ?? undefined,
+  };
+}
+
+/** The `jobs` table. Every write is one statement, so each is atomic on its own. */
+export class JobsRepository {
+  private readonly statements;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.statements = {
+      insert: db.prepare(`
+        INSERT INTO jobs (id, position, source_type, source_urn, torrent_file, info_hash, name, status,
+                          save_path, files_json, bytes_total, created_at, updated_at)
+        VALUES (@id, (SELECT COALESCE(MAX(position), 0) + 1 FROM jobs), @source_type, @source_urn, @torrent_file,
+                @info_hash, @name, @status, @save_path, @files_json, @bytes_total, @now, @now)`),
+      get: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?'),
+      byInfoHash: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE info_hash = ?'),
+      all: db.prepare<[], JobRow>('SELECT * FROM jobs ORDER BY position'),
+      setStatus: db.prepare(`
+        UPDATE jobs SET status = @status, error_code = @error_code, error_message = @error_message,
+                        updated_at = @now,
+                        completed_at = CASE WHEN @status = 'completed' THEN COALESCE(completed_at, @now) ELSE completed_at END
+        WHERE id = @id`),
+      setProgress: db.prepare(`
+        UPDATE jobs SET bytes_done = @bytes_done, bytes_total = @bytes_total, bytes_uploaded = @bytes_uploaded,
+                        name = COALESCE(@name, name), files_json = COALESCE(@files_json, files_json)
+        WHERE id = @id`),
+      setTorrentFile: db.prepare('UPDATE jobs SET torrent_file = ? WHERE id = ? AND torrent_file IS NULL'),
+      delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
+      countByStatus: db.prepare<[], { status: string; n: number }>(
+        'SELECT status, COUNT(*) AS n FROM jobs GROUP BY status',
+      ),
+    };
+  }
+
+  insert(job: Job, torrentFile: Uint8Array | undefined): StoredJob {
+    if (job.infoHash === undefined || job.savePath === undefined) {
+      throw new ChillyError('internal_error', 'A job needs an info-hash and a save path before it is stored.');
+    }
+    this.statements.insert.run({
+      id: job.id,
+      source_type: job.sourceType,
+      source_urn: job.sourceUrn,
+      torrent_file: torrentFile === undefined ? null : Buffer.from(torrentFile),
+      info_hash: job.infoHash,
+      name: job.name ?? null,
+      status: job.status,
+      save_path: job.savePath,
+      files_json: job.files === undefined ? null : JSON.stringify(job.files),
+      bytes_total: job.progress.bytesTotal,
+      now: job.createdAt,
+    });
+    return this.require(job.id);
+  }
+
+  get(id: string): StoredJob | undefined {
+    const row = this.statements.get.get(id);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  require(id: string): StoredJob {
+    const stored = this.get(id);
+    if (stored === undefined) throw new ChillyError('job_not_found', `No job with id ${JSON.stringify(id)}.`);
+    return stored;
+  }
+
+  findByInfoHash(infoHash: string): StoredJob | undefined {
+    const row = this.statements.byInfoHash.get(infoHash);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** Every job in queue order. */
+  all(): StoredJob[] {
+    return this.statements.all.all().map(fromRow);
+  }
+
+  /** One page of jobs in queue order, optionally only some states. */
+  page(statuses: readonly JobStatus[], limit: number, offset: number): { jobs: StoredJob[]; total: number } {
+    const filter = statuses.length > 0 ? `WHERE status IN (${statuses.map(() => '?').join(', ')})` : '';
+    const total = this.db
+      .prepare<JobStatus[], { n: number }>(`SELECT COUNT(*) AS n FROM jobs ${filter}`)
+      .get(...statuses);
+    const rows = this.db
+      .prepare<unknown[], JobRow>(`SELECT * FROM jobs ${filter} ORDER BY position LIMIT ? OFFSET ?`)
+      .all(...statuses, limit, offset);
+    return { jobs: rows.map(fromRow), total: total?.n ?? 0 };
+  }
+
+  setStatus(id: string, status: JobStatus, error: { code: ErrorCode; message: string } | undefined, now: string): void {
+    this.statements.setStatus.run({
+      id,
+      status,
+      error_code: error?.code ?? null,
+      error_message: error?.message ?? null,
+      now,
+    });
+  }
+
+  setProgress(id: string, update: ProgressUpdate): void {
+    this.statements.setProgress.run({
+      id,
+      bytes_done: update.bytesDone,
+      bytes_total: update.bytesTotal,
+      bytes_uploaded: update.bytesUploaded,
+      name: update.name ?? null,
+      files_json: update.files === undefined ? null : JSON.stringify(update.files),
+    });
+  }
+
+  /** Keeps the .torrent learnt from the swarm, so a restart needs no metadata exchange. */
+  setTorrentFile(id: string, torrentFile: Uint8Array): void {
+    this.statements.setTorrentFile.run(Buffer.from(torrentFile), id);
+  }
+
+  delete(id: string): void {
+    this.statements.delete.run(id);
+  }
+
+  countByStatus(): Partial<Record<JobStatus, number>> {
+    const counts: Partial<Record<JobStatus, number>> = {};
+    for (const { status, n } of this.statements.countByStatus.all()) {
+      if (isStatus(status)) counts[status] = n;
+    }
+    return counts;
+  }
+}

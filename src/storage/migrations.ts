@@ -1,0 +1,39 @@
+/**
+ * Versioned schema, in order. Version N is `MIGRATIONS[N - 1]`; the applied version is kept in
+ * `PRAGMA user_version`. Never edit a migration that has shipped: add a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: jobs and their fast-resume data.
+  `
+  CREATE TABLE jobs (
+    id             TEXT PRIMARY KEY,
+    position       INTEGER NOT NULL UNIQUE,
+    source_type    TEXT NOT NULL CHECK (source_type IN ('torrent')),
+    source_urn     TEXT NOT NULL,
+    torrent_file   BLOB,
+    info_hash      TEXT NOT NULL UNIQUE,
+    name           TEXT,
+    status         TEXT NOT NULL CHECK (status IN
+                     ('queued','verifying','downloading','paused','completed','error','cancelled','files_missing')),
+    error_code     TEXT,
+    error_message  TEXT,
+    save_path      TEXT NOT NULL,
+    files_json     TEXT,
+    bytes_done     INTEGER NOT NULL DEFAULT 0,
+    bytes_total    INTEGER,
+    bytes_uploaded INTEGER NOT NULL DEFAULT 0,
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    completed_at   TEXT
+  ) STRICT;
+  CREATE INDEX jobs_status_position ON jobs (status, position);
+
+  CREATE TABLE job_resume (
+    job_id          TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    bitfield        BLOB NOT NULL,
+    torrent_file    BLOB NOT NULL,
+    file_stats_json TEXT NOT NULL,
+    saved_at        TEXT NOT NULL
+  ) STRICT;
+  `,
+];
