@@ -275,7 +275,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       ...(record.resume === undefined ? {} : { bitfield: record.resume.bitfield }),
     });
     record.torrent = torrent;
-    this.setStatus(record, torrent.ready ? 'downloading' : 'verifying');
+    // With metadata in hand the engine first checks what is on disk; a bare magnet first has to find peers.
+    this.setStatus(record, record.layout === undefined ? 'downloading' : 'verifying');
 
     torrent.on('metadata', () => this.onMetadata(record, torrent));
     torrent.on('ready', () => {
@@ -320,6 +321,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       this.fail(record, error);
       return;
     }
+    if (!torrent.ready) this.setStatus(record, 'verifying');
     record.job.name = torrent.name;
     record.job.files = torrent.files.map((file) => ({ path: file.path, length: file.length }));
     this.updateProgress(record);
