@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import magnetURIDecode from 'magnet-uri';
 import parseTorrent, { type ParsedTorrent } from 'parse-torrent';
 import { ChillyError } from '../domain/errors.js';
-import type { JobInput } from '../domain/job.js';
+import { emptyProgress, type Job, type JobInput } from '../domain/job.js';
 
 /** A job's source, checked and parsed, in the form the engine takes. */
 export type TorrentSource =
@@ -121,4 +121,34 @@ export async function resolveTorrentSource(
     );
   }
   return parseTorrentBytes(await readTorrentFile(urn));
+}
+
+/** How a job names its source: the URN it was given, or `torrent:<infoHash>` when added from bytes. */
+export function sourceUrnOf(input: Pick<JobInput, 'sourceUrn' | 'torrentFile'>, infoHash: string): string {
+  return input.torrentFile === undefined ? (input.sourceUrn ?? '').trim() : `torrent:${infoHash}`;
+}
+
+/** A new `queued` job for a resolved source; `parsed` (when known) fills in name, files and size. */
+export function newJobFromSource(options: {
+  input: Pick<JobInput, 'id' | 'sourceUrn' | 'torrentFile'>;
+  source: TorrentSource;
+  parsed: ParsedTorrent | undefined;
+  savePath: string;
+}): Job {
+  const { input, source, parsed, savePath } = options;
+  const now = new Date().toISOString();
+  const name = parsed?.name ?? source.name;
+  return {
+    id: input.id,
+    sourceType: 'torrent',
+    sourceUrn: sourceUrnOf(input, source.infoHash),
+    status: 'queued',
+    infoHash: source.infoHash,
+    ...(name === undefined ? {} : { name }),
+    ...(parsed?.files === undefined ? {} : { files: parsed.files.map((f) => ({ path: f.path, length: f.length })) }),
+    savePath,
+    progress: { ...emptyProgress(), bytesTotal: parsed?.length ?? null },
+    createdAt: now,
+    updatedAt: now,
+  };
 }

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { SeedingPolicy } from '../config.js';
 import { ChillyError, isChillyError, toChillyError } from '../domain/errors.js';
-import { assertValidJobId, emptyProgress, type Job, type JobStatus } from '../domain/job.js';
+import { assertValidJobId, type Job, type JobStatus } from '../domain/job.js';
 import type { Downloader, ResumeState } from '../downloaders/downloader.js';
 import { assertSafeTorrentPaths } from '../downloaders/torrent-paths.js';
-import { resolveTorrentSource } from '../downloaders/torrent-source.js';
+import { newJobFromSource, resolveTorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
@@ -121,22 +121,7 @@ export class DownloadService implements DownloadServiceApi {
       const parsed = source.kind === 'torrent' ? source.parsed : undefined;
       const savePath = this.downloader.jobFolder(request.id);
       if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info, savePath);
-      const now = new Date().toISOString();
-      const job: Job = {
-        id: request.id,
-        sourceType: 'torrent',
-        sourceUrn: request.torrentFile === undefined ? (request.sourceUrn ?? '').trim() : `torrent:${source.infoHash}`,
-        status: 'queued',
-        infoHash: source.infoHash,
-        ...(source.name === undefined ? {} : { name: source.name }),
-        ...(parsed?.files === undefined
-          ? {}
-          : { files: parsed.files.map((f) => ({ path: f.path, length: f.length })) }),
-        savePath,
-        progress: { ...emptyProgress(), bytesTotal: parsed?.length ?? null },
-        createdAt: now,
-        updatedAt: now,
-      };
+      const job = newJobFromSource({ input: request, source, parsed, savePath });
       // A .torrent read from a path is stored too: the file may be gone by the next start.
       const stored = this.jobs.insert(job, source.kind === 'torrent' ? source.torrentFile : undefined);
       this.publish('added', this.view(stored));

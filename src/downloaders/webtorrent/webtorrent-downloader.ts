@@ -4,12 +4,12 @@ import path from 'node:path';
 import type { ParsedTorrent } from 'parse-torrent';
 import WebTorrent, { type Torrent } from 'webtorrent';
 import { ChillyError, type ErrorCode, toChillyError } from '../../domain/errors.js';
-import { assertValidJobId, emptyProgress, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
+import { assertValidJobId, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
 import { type EngineNetworkOptions, type NetworkMode, webTorrentClientOptions } from '../../network.js';
 import { assertFreeSpace, bytesStillNeeded } from '../disk-space.js';
 import type { CancelOptions, Downloader, DownloaderEvents, ResumeState, StartOptions } from '../downloader.js';
 import { assertSafeTorrentPaths } from '../torrent-paths.js';
-import { parseTorrentBytes, resolveTorrentSource, type TorrentSource } from '../torrent-source.js';
+import { newJobFromSource, parseTorrentBytes, resolveTorrentSource, type TorrentSource } from '../torrent-source.js';
 import { progressOf } from './torrent-progress.js';
 
 export interface WebTorrentDownloaderOptions {
@@ -118,24 +118,9 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       }
       const folder = this.jobFolder(id);
       const resume = await usableResumeState(options.resume, source.infoHash);
-      const now = new Date().toISOString();
       const parsed = source.kind === 'torrent' ? source.parsed : resume?.parsed;
       const record: JobRecord = {
-        job: {
-          id,
-          sourceType: 'torrent',
-          sourceUrn: sourceUrnOf(input, source),
-          status: 'queued',
-          infoHash: source.infoHash,
-          ...(source.name === undefined ? {} : { name: source.name }),
-          ...(parsed?.files === undefined
-            ? {}
-            : { files: parsed.files.map((f) => ({ path: f.path, length: f.length })) }),
-          savePath: folder,
-          progress: { ...emptyProgress(), bytesTotal: parsed?.length ?? null },
-          createdAt: now,
-          updatedAt: now,
-        },
+        job: newJobFromSource({ input, source, parsed, savePath: folder }),
         source,
         folder,
         torrent: undefined,
@@ -410,11 +395,6 @@ async function usableResumeState(
 function layoutOf(parsed: ParsedTorrent | undefined): JobRecord['layout'] {
   if (parsed?.length === undefined || parsed.pieceLength === undefined) return undefined;
   return { length: parsed.length, pieceLength: parsed.pieceLength };
-}
-
-function sourceUrnOf(input: JobInput, source: TorrentSource): string {
-  if (input.torrentFile !== undefined) return `torrent:${source.infoHash}`;
-  return (input.sourceUrn ?? '').trim();
 }
 
 function transitionError(job: Job, action: string): ChillyError {
