@@ -1,4 +1,9 @@
 // The package's public surface. Names from the seed README stay as they are.
+
+export { type CreateServerOptions, createServer } from './api/create-server.js';
+export { isLoopbackHost, type RunningServer, type StartServerOptions, startServer } from './api/start-server.js';
+export { loadOrCreateToken } from './api/token.js';
+export { type ChillyConfig, loadConfig } from './config.js';
 export { ChillyError, ERROR_CATALOGUE, type ErrorCode, isChillyError } from './domain/errors.js';
 export {
   JOB_STATUSES,
@@ -25,3 +30,14 @@ export {
 } from './downloaders/webtorrent/webtorrent-downloader.js';
 export { NETWORK_MODES, type NetworkMode } from './network.js';
 export { AbortRetryError, computeBackoffDelay, parseRetryAfter, type RetryOptions, retry } from './retry.js';
+export { DownloadService, type DownloadServiceOptions } from './service/download-service.js';
+export type {
+  AddJobRequest,
+  AddJobResult,
+  DownloadServiceApi,
+  JobEvent,
+  JobEventType,
+  JobPage,
+  ListJobsQuery,
+} from './service/service-types.js';
+export { openDatabase } from './storage/database.js';

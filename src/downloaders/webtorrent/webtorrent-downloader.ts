@@ -268,6 +268,12 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       if (record.torrent !== torrent) return;
       if (record.job.status === 'verifying') this.setStatus(record, 'downloading');
       this.updateProgress(record);
+      // Tell listeners now that the check is over, not at the next tick; restarting the timer
+      // keeps events at least one interval apart.
+      if (record.job.status === 'downloading') {
+        this.emit('progress', snapshot(record.job));
+        this.startProgressTimer(record);
+      }
     });
     torrent.on('done', () => this.onDone(record, torrent));
     torrent.on('error', (error: unknown) => {

@@ -1,0 +1,97 @@
+/**
+ * The HTTP API as a Fastify app that does not listen (tests call `app.inject()`; src/server.ts
+ * listens). Closing the app ends open event streams; the service is the caller's to close.
+ */
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ChillyConfig } from '../config.js';
+import { ChillyError } from '../domain/errors.js';
+import type { DownloadServiceApi } from '../service/service-types.js';
+import { createContractAjv } from './contract.js';
+import { handleClientError, installErrorHandling } from './errors.js';
+import { docsRoutes } from './routes/docs.js';
+import { downloadRoutes } from './routes/downloads.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { type AuthFailureLimiter, normaliseOrigins, securityPlugin } from './security.js';
+
+export interface ServerLimits {
+  /** Largest JSON body (default 64 KiB: the biggest legitimate one is a long magnet URI). */
+  jsonBodyBytes: number;
+  /** Largest .torrent upload (default 10 MiB). */
+  uploadBytes: number;
+  /** Interval of SSE heartbeat comments (default 15 s). */
+  heartbeatMs: number;
+  /** Unsent SSE bytes after which a slow client is dropped (default 1 MiB). */
+  sseMaxBufferedBytes: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  jsonBodyBytes: 64 * 1024,
+  uploadBytes: 10 * 1024 * 1024,
+  heartbeatMs: 15_000,
+  sseMaxBufferedBytes: 1024 * 1024,
+};
+
+export interface CreateServerOptions {
+  service: DownloadServiceApi;
+  config: ChillyConfig;
+  token: string;
+  /** `true` for Pino's defaults, or Pino options; the Authorization header is always redacted. */
+  logger?: boolean | Record<string, unknown>;
+  limits?: Partial<ServerLimits>;
+  /** Shared across apps or with a test clock; one per app by default. */
+  authLimiter?: AuthFailureLimiter;
+}
+
+const REDACT = ['req.headers.authorization', 'request.headers.authorization', 'headers.authorization'];
+
+let validators: { body: Ajv2020; text: Ajv2020 } | undefined;
+
+export function createServer(options: CreateServerOptions): FastifyInstance {
+  if (options.token.length < 16)
+    throw new ChillyError('validation_failed', 'The API token must be at least 16 characters.');
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const allowedOrigins = normaliseOrigins(options.config.allowedOrigins);
+
+  const app = Fastify({
+    logger: loggerOptions(options.logger),
+    bodyLimit: limits.jsonBodyBytes,
+    // Only the routes the contract lists: no implicit HEAD twins.
+    exposeHeadRoutes: false,
+    // request.ip is the socket's peer: a client cannot pick its rate-limit bucket with X-Forwarded-For.
+    trustProxy: false,
+    clientErrorHandler: handleClientError,
+  });
+
+  // Bodies: one Ajv that never coerces; query, params and headers arrive as text and are coerced.
+  validators ??= { body: createContractAjv({ coerce: false }), text: createContractAjv({ coerce: true }) };
+  const { body, text } = validators;
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema));
+  // JSON is the only body most routes take; Fastify's default text/plain parser would let
+  // cross-site "simple" form posts through to validation.
+  app.removeContentTypeParser('text/plain');
+
+  installErrorHandling(app);
+  app.register(securityPlugin, {
+    token: options.token,
+    allowedHosts: options.config.allowedHosts,
+    allowedOrigins,
+    ...(options.authLimiter === undefined ? {} : { limiter: options.authLimiter }),
+  });
+  app.register(healthRoutes, { service: options.service });
+  app.register(docsRoutes);
+  app.register(downloadRoutes, { service: options.service, uploadLimitBytes: limits.uploadBytes });
+  app.register(eventRoutes, {
+    service: options.service,
+    heartbeatMs: limits.heartbeatMs,
+    maxBufferedBytes: limits.sseMaxBufferedBytes,
+  });
+  return app;
+}
+
+function loggerOptions(logger: CreateServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return false;
+  const base = logger === true ? {} : logger;
+  return { level: 'info', ...base, redact: { paths: REDACT, censor: '[redacted]' } };
+}

@@ -1,0 +1,116 @@
+/**
+ * The download routes: each one translates HTTP to one DownloadServiceApi call and back.
+ * Validation comes from the contract's schemas; decisions belong to the service.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { JobStatus, SourceType } from '../../domain/job.js';
+import type { AddJobResult, DownloadServiceApi } from '../../service/service-types.js';
+import { routeSchema } from '../contract.js';
+
+export interface DownloadRoutesOptions {
+  service: DownloadServiceApi;
+  /** Largest accepted .torrent upload, in bytes. */
+  uploadLimitBytes: number;
+}
+
+interface StartBody {
+  id: string;
+  sourceType: SourceType;
+  sourceUrn: string;
+}
+
+interface JobIdBody {
+  id: string;
+}
+
+interface CancelBody extends JobIdBody {
+  keepData?: boolean;
+}
+
+interface ListQuery {
+  status?: JobStatus[];
+  limit: number;
+  offset: number;
+}
+
+const TORRENT_MEDIA_TYPES = ['application/x-bittorrent', 'application/octet-stream'];
+
+export async function downloadRoutes(app: FastifyInstance, options: DownloadRoutesOptions): Promise<void> {
+  const { service } = options;
+
+  app.post<{ Body: StartBody }>(
+    '/download/start',
+    { schema: routeSchema('post', '/download/start') },
+    async (request, reply) => {
+      const { id, sourceType, sourceUrn } = request.body;
+      return sendAdded(reply, await service.add({ id, sourceType, sourceUrn }));
+    },
+  );
+
+  // Its own context, so this route parses .torrent bytes and nothing else (no JSON, no text).
+  await app.register(async (upload) => {
+    upload.removeAllContentTypeParsers();
+    upload.addContentTypeParser(
+      TORRENT_MEDIA_TYPES,
+      { parseAs: 'buffer', bodyLimit: options.uploadLimitBytes },
+      (_request, body, done) => done(null, body),
+    );
+    upload.post<{ Querystring: JobIdBody; Body: Buffer }>(
+      '/download/upload',
+      { schema: routeSchema('post', '/download/upload'), bodyLimit: options.uploadLimitBytes },
+      async (request, reply) => {
+        const torrentFile = request.body;
+        return sendAdded(reply, await service.add({ id: request.query.id, sourceType: 'torrent', torrentFile }));
+      },
+    );
+  });
+
+  app.post<{ Body: JobIdBody }>('/download/pause', { schema: routeSchema('post', '/download/pause') }, (request) =>
+    service.pause(request.body.id),
+  );
+
+  app.post<{ Body: JobIdBody }>('/download/resume', { schema: routeSchema('post', '/download/resume') }, (request) =>
+    service.resume(request.body.id),
+  );
+
+  app.post<{ Body: CancelBody }>('/download/cancel', { schema: routeSchema('post', '/download/cancel') }, (request) => {
+    const { id, keepData } = request.body;
+    // Absent means "the service's default" (a finished movie is kept), not false.
+    return service.cancel(id, keepData === undefined ? {} : { keepData });
+  });
+
+  app.get<{ Params: JobIdBody }>(
+    '/download/status/:id',
+    { schema: routeSchema('get', '/download/status/{id}') },
+    async (request) => service.get(request.params.id),
+  );
+
+  app.get<{ Querystring: ListQuery }>(
+    '/downloads',
+    {
+      schema: routeSchema('get', '/downloads'),
+      // `status=paused,error` and `status=paused&status=error` mean the same; split before validation.
+      preValidation: async (request) => {
+        const query = request.query as { status?: unknown };
+        if (query.status !== undefined) query.status = splitCommaList(query.status);
+      },
+    },
+    async (request) => {
+      const { status, limit, offset } = request.query;
+      return service.list({ ...(status === undefined ? {} : { status }), limit, offset });
+    },
+  );
+}
+
+function sendAdded(reply: FastifyReply, result: AddJobResult): FastifyReply {
+  if (!result.created) return reply.code(200).send(result.job);
+  return reply
+    .code(201)
+    .header('location', `/download/status/${encodeURIComponent(result.job.id)}`)
+    .send(result.job);
+}
+
+function splitCommaList(value: unknown): unknown {
+  const items = Array.isArray(value) ? value : [value];
+  return items.flatMap((item) => (typeof item === 'string' ? item.split(',').filter((part) => part !== '') : [item]));
+}

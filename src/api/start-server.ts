@@ -1,0 +1,112 @@
+/**
+ * Everything `npm start` does, as a function tests can call: database → engine → service →
+ * token → app → listen. Whatever was opened is closed again if a later step fails.
+ */
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { ChillyConfig } from '../config.js';
+import { ChillyError } from '../domain/errors.js';
+import type { Downloader } from '../downloaders/downloader.js';
+import { WebTorrentDownloader } from '../downloaders/webtorrent/webtorrent-downloader.js';
+import { DownloadService } from '../service/download-service.js';
+import { openDatabase } from '../storage/database.js';
+import { createServer } from './create-server.js';
+import { loadOrCreateToken } from './token.js';
+
+export const DATABASE_FILE_NAME = 'chilly.db';
+
+export interface StartServerOptions {
+  config: ChillyConfig;
+  /** The engine; WebTorrent on `config.mediaRoot` by default (tests pass a MockDownloader). */
+  downloader?: Downloader;
+  /** Pino options for the request log (default: info level to stdout). */
+  logger?: boolean | Record<string, unknown>;
+  /** Problems with no caller to report to (background writes, seeding). */
+  onWarning?: (message: string, cause?: unknown) => void;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  service: DownloadService;
+  /** `http://127.0.0.1:3000` */
+  url: string;
+  /** Where the token is kept; undefined when it came from CHILLY_TOKEN. */
+  tokenFile: string | undefined;
+  /** Stops listening, ends event streams, saves resume data, stops the engine, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Whether binding to `host` keeps the API on this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  return bare === 'localhost' || bare === '::1' || /^127(?:\.\d{1,3}){3}$/.test(bare);
+}
+
+/**
+ * Reachable from the network with a token that only sits in a file on this machine is a setup
+ * mistake waiting to happen: demand an explicit CHILLY_TOKEN before listening beyond loopback.
+ */
+export function assertSafeBind(config: Pick<ChillyConfig, 'host' | 'token'>): void {
+  if (isLoopbackHost(config.host) || config.token !== undefined) return;
+  throw new ChillyError(
+    'validation_failed',
+    `Refusing to listen on ${config.host} (not a loopback address) without CHILLY_TOKEN: set CHILLY_TOKEN ` +
+      '(and CHILLY_ALLOWED_HOSTS with the names clients will use), or listen on 127.0.0.1.',
+  );
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  assertSafeBind(config);
+  const token = await loadOrCreateToken(config.dataDir, config.token);
+  const database = openDatabase(path.join(config.dataDir, DATABASE_FILE_NAME));
+  let downloader: Downloader | undefined;
+  let service: DownloadService | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    downloader =
+      options.downloader ??
+      new WebTorrentDownloader({
+        mediaRoot: config.mediaRoot,
+        network: config.network,
+        torrentPort: config.torrentPort,
+      });
+    service = await DownloadService.open({
+      database,
+      downloader,
+      maxActiveDownloads: config.maxActiveDownloads,
+      seeding: config.seeding,
+      ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+    });
+    app = createServer({ service, config, token: token.token, logger: options.logger ?? { level: 'info' } });
+    const url = await app.listen({ host: config.host, port: config.port });
+    const running = { app, service };
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      service,
+      url,
+      tokenFile: token.file,
+      close: () => {
+        closing ??= (async () => {
+          await running.app.close();
+          await running.service.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    // Once open, the service owns the engine and the database; before that, they are ours to close.
+    if (service !== undefined) {
+      await service.close().catch(() => undefined);
+    } else {
+      await downloader?.destroy().catch(() => undefined);
+      database.close();
+    }
+    throw error;
+  }
+}
