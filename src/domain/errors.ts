@@ -28,6 +28,13 @@ export const ERROR_CATALOGUE = {
   misdirected_request: { httpStatus: 421, summary: 'The Host header names a host this server does not answer for.' },
   rate_limited: { httpStatus: 429, summary: 'Too many failed attempts: retry later.' },
   internal_error: { httpStatus: 500, summary: 'An unexpected error occurred.' },
+  tmdb_not_configured: {
+    httpStatus: 503,
+    summary: 'Metadata lookups need a TMDB API key or read token (TMDB_API_KEY or TMDB_READ_TOKEN).',
+  },
+  tmdb_key_rejected: { httpStatus: 502, summary: 'TMDB rejected the configured API key or read token.' },
+  movie_not_found: { httpStatus: 404, summary: 'TMDB has no movie with this id.' },
+  metadata_unavailable: { httpStatus: 502, summary: 'TMDB could not be reached or answered with an error.' },
 } as const satisfies Record<string, { httpStatus: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
