@@ -18,11 +18,11 @@
  * Before every run the page cache is dropped (`--cache all`, needs root: the "first start after a
  * reboot" case), or only the job's data is evicted from it (`--cache data`: a restart with the code
  * warm but not the data), or nothing is (`--cache none`). `auto` (default): `all` when possible,
- * else `data`. `--runtime compiled` runs the fixture as JavaScript compiled by tsc, as `npm start`
- * runs the app, instead of through tsx (which adds its own start-up and import cost).
+ * else `data`. `--runtime compiled` (default) runs the fixture as JavaScript compiled by tsc, as
+ * `npm start` runs the app; `--runtime tsx` runs it through tsx, which adds its own start-up cost.
  *
  *   npx tsx bench/resume-startup.ts [--size-mib 1280] [--rounds 3] [--cache auto|all|data|none]
- *                                   [--runtime tsx|compiled] [--piece-kib N] [--partial-pct 80] [--keep]
+ *                                   [--runtime compiled|tsx] [--piece-kib N] [--partial-pct 80] [--keep]
  *
  * Needs about 2.2 x size of free temp space at the peak; everything is removed at the end.
  */
@@ -48,7 +48,7 @@ const { values } = parseArgs({
     cache: { type: 'string', default: 'auto' },
     'piece-kib': { type: 'string' },
     'partial-pct': { type: 'string', default: '80' },
-    runtime: { type: 'string', default: 'tsx' },
+    runtime: { type: 'string', default: 'compiled' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -414,8 +414,8 @@ try {
 
   const engineReady = median((results.get('bitfield')?.reports ?? []).map((r) => r.marks.engineReady ?? Number.NaN));
   console.log(
-    `WebTorrent itself is ready (data checked) at ${(engineReady / 1000).toFixed(3)} s with the bitfield; the service ` +
-      "reports `downloading` at the driver's next progress tick (every 250 ms after the torrent was added).",
+    `WebTorrent itself is ready (data checked) at ${(engineReady / 1000).toFixed(3)} s with the bitfield; the driver ` +
+      "reports it to the service at once (a progress event on WebTorrent's 'ready').",
   );
 
   const steps: Array<[string, string]> = [
