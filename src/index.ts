@@ -28,6 +28,18 @@ export {
   WebTorrentDownloader,
   type WebTorrentDownloaderOptions,
 } from './downloaders/webtorrent/webtorrent-downloader.js';
+export { CachedMetadataFetcher } from './metadata/cached-metadata-fetcher.js';
+export type {
+  MetadataFetcher,
+  MovieDetails,
+  MovieSearchPage,
+  MovieSummary,
+} from './metadata/metadata-fetcher.js';
+export { createMetadataService, type IdentifyResult, MetadataService } from './metadata/metadata-service.js';
+export { MockMetadataFetcher } from './metadata/mock-metadata-fetcher.js';
+export { PosterCache } from './metadata/poster-cache.js';
+export { type ParsedReleaseName, parseReleaseName } from './metadata/release-name.js';
+export { TmdbClient } from './metadata/tmdb-client.js';
 export { NETWORK_MODES, type NetworkMode } from './network.js';
 export { AbortRetryError, computeBackoffDelay, parseRetryAfter, type RetryOptions, retry } from './retry.js';
 export { DownloadService, type DownloadServiceOptions } from './service/download-service.js';

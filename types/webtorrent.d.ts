@@ -33,13 +33,14 @@ declare module 'webtorrent' {
     maxWebConns?: number;
   }
 
-  export interface TorrentFile {
+  export interface TorrentFile extends EventEmitter {
     readonly name: string;
     readonly path: string;
     readonly length: number;
     readonly offset: number;
     readonly downloaded: number;
     readonly progress: number;
+    readonly done: boolean;
     select(priority?: number): void;
     deselect(): void;
   }
@@ -77,6 +78,12 @@ declare module 'webtorrent' {
     readonly torrentFile: Uint8Array;
     readonly bitfield?: { readonly buffer: Uint8Array; get(index: number): boolean };
     readonly pieces: unknown[];
+    select(start: number, end: number, priority?: number): void;
+    deselect(start: number, end: number): void;
+    critical(start: number, end: number): void;
+    /** Internal: a selection that `_deselect(…, true)` removes without touching the others. */
+    _select(start: number, end: number, priority: number, notify: null, isStreamSelection: boolean): void;
+    _deselect(start: number, end: number, isStreamSelection: boolean): void;
     pause(): void;
     resume(): void;
     destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error | null) => void): void;

@@ -28,6 +28,12 @@ export const ERROR_CATALOGUE = {
   misdirected_request: { httpStatus: 421, summary: 'The Host header names a host this server does not answer for.' },
   rate_limited: { httpStatus: 429, summary: 'Too many failed attempts: retry later.' },
   internal_error: { httpStatus: 500, summary: 'An unexpected error occurred.' },
+  stream_unavailable: {
+    httpStatus: 409,
+    summary: 'This part of the file is not on disk and the job is not downloading: resume it to stream.',
+  },
+  stream_timeout: { httpStatus: 504, summary: 'The data under the playhead did not arrive in time.' },
+  range_not_satisfiable: { httpStatus: 416, summary: 'The requested byte range is outside the file.' },
   tmdb_not_configured: {
     httpStatus: 503,
     summary: 'Metadata lookups need a TMDB API key or read token (TMDB_API_KEY or TMDB_READ_TOKEN).',

@@ -38,6 +38,24 @@ export interface ResumeState {
 export interface StartOptions {
   /** Resume data saved earlier for this same torrent; ignored if it does not fit the torrent. */
   resume?: ResumeState;
+  /** Download only these files (indexes into the torrent's file list); all when absent. */
+  selectedFiles?: readonly number[];
+  /** Fetch pieces in order instead of rarest first (for watching while it downloads). */
+  sequential?: boolean;
+}
+
+export interface RangeWaitOptions {
+  signal?: AbortSignal;
+  /** Give up after this long (default 30 s) with `stream_timeout`. */
+  timeoutMs?: number;
+}
+
+/** One reader of one file of a running job: asks for its bytes first and says when they are on disk. */
+export interface RangeWaiter {
+  /** Resolves once bytes `start..end` (inclusive) of the file are verified on disk. */
+  waitFor(start: number, end: number, options?: RangeWaitOptions): Promise<void>;
+  /** Drops this reader's priority requests. */
+  close(): void;
 }
 
 /**
@@ -55,6 +73,10 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
   /** Deletes a job's folder, for jobs this driver is not running (queued, paused, failed). */
   deleteJobData(id: string): Promise<void>;
   list(): Job[];
+  /** A reader for file `fileIndex` of a running job, for drivers that can stream. */
+  openRangeWaiter?(id: string, fileIndex: number, options?: { readAheadBytes?: number }): RangeWaiter;
+  /** Changes which files a running job downloads (all when `null`). */
+  setFileSelection?(id: string, selectedFiles: readonly number[] | null): void;
   /** Current resume data of a job, for drivers that have any (undefined until metadata is known). */
   resumeState?(id: string): ResumeState | undefined;
   /** Stops every job and releases every socket, timer and file handle. Idempotent. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { SeedingPolicy } from '../config.js';
 import { ChillyError, isChillyError, toChillyError } from '../domain/errors.js';
-import { assertValidJobId, type Job, type JobStatus } from '../domain/job.js';
+import { assertValidJobId, type Job, type JobError, type JobStatus } from '../domain/job.js';
 import type { Downloader, ResumeState } from '../downloaders/downloader.js';
 import { assertSafeTorrentPaths } from '../downloaders/torrent-paths.js';
 import { newJobFromSource, resolveTorrentSource } from '../downloaders/torrent-source.js';
@@ -66,6 +66,8 @@ export class DownloadService implements DownloadServiceApi {
   /** Latest figures of running jobs, fresher than the database. */
   private readonly live = new Map<string, Job>();
   private readonly lastPersisted = new Map<string, number>();
+  /** Status changes the database refused (e.g. its disk is full): shown, and written again later. */
+  private readonly unsaved = new Map<string, { status: JobStatus; error: JobError | undefined }>();
   /** Serialises commands on one job. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private closed: Promise<void> | undefined;
@@ -156,6 +158,7 @@ export class DownloadService implements DownloadServiceApi {
       if (this.active.has(id) || this.seeding.has(id)) await this.release(id, stored, { keepResume: false });
       if (!keepData) await this.downloader.deleteJobData(id);
       this.jobs.delete(id);
+      this.unsaved.delete(id);
       const job: Job = { ...this.view(stored), status: 'cancelled', updatedAt: new Date().toISOString() };
       this.publish('cancelled', job);
       await this.pump();
@@ -205,14 +208,20 @@ export class DownloadService implements DownloadServiceApi {
   private async shutdown(): Promise<void> {
     await Promise.allSettled([...this.locks.values()]);
     for (const id of this.active) {
-      const stored = this.jobs.get(id);
-      if (stored !== undefined) this.saveResume(id, stored, { synced: true });
+      // A failed save must not keep the engine running or the database open.
+      this.safely(id, () => {
+        const stored = this.jobs.get(id);
+        if (stored !== undefined) this.saveResume(id, stored, { synced: true });
+      });
     }
     for (const seeding of this.seeding.values()) clearTimeout(seeding.timer);
     this.seeding.clear();
-    await this.downloader.destroy();
-    this.active.clear();
-    this.db.close();
+    try {
+      await this.downloader.destroy();
+    } finally {
+      this.active.clear();
+      this.db.close();
+    }
   }
 
   // ---- restart ----------------------------------------------------------------------------
@@ -244,6 +253,7 @@ export class DownloadService implements DownloadServiceApi {
     if (this.pumping || this.closed !== undefined) return;
     this.pumping = true;
     try {
+      this.retryUnsaved();
       while (this.active.size < this.maxActive && this.closed === undefined) {
         const next = this.jobs.page(['queued'], 1, 0).jobs[0];
         if (next === undefined) break;
@@ -275,7 +285,7 @@ export class DownloadService implements DownloadServiceApi {
       this.active.delete(job.id);
       this.live.delete(job.id);
       const failure = toChillyError(error, 'download_failed');
-      this.setStatus(job.id, 'error', failure.toJSON());
+      this.recordStatus(job.id, 'error', failure.toJSON());
       this.publish('error', this.require(job.id));
     } finally {
       this.starting.delete(job.id);
@@ -297,8 +307,10 @@ export class DownloadService implements DownloadServiceApi {
   /** Takes a job off the driver (its data stays), saving resume data first when asked. */
   private async release(id: string, stored: StoredJob, options: { keepResume: boolean }): Promise<void> {
     await this.starting.get(id)?.catch(() => undefined);
-    if (options.keepResume) this.saveResume(id, stored, { synced: false });
-    this.persistProgress(id);
+    this.safely(id, () => {
+      if (options.keepResume) this.saveResume(id, stored, { synced: false });
+      this.persistProgress(id);
+    });
     this.active.delete(id);
     const seeding = this.seeding.get(id);
     if (seeding !== undefined) clearTimeout(seeding.timer);
@@ -337,7 +349,8 @@ export class DownloadService implements DownloadServiceApi {
     if (!this.isOurs(job.id)) return;
     this.live.set(job.id, job);
     this.safely(job.id, () => {
-      this.jobs.setProgress(job.id, { ...this.progressFields(job), name: job.name, files: job.files });
+      // Only what the metadata says: the engine may not have counted the data on disk yet.
+      this.jobs.setMetadata(job.id, { name: job.name, files: job.files, bytesTotal: job.progress.bytesTotal });
       const state = this.downloader.resumeState?.(job.id);
       if (state !== undefined) this.jobs.setTorrentFile(job.id, state.torrentFile);
     });
@@ -363,11 +376,9 @@ export class DownloadService implements DownloadServiceApi {
     if (!this.active.has(job.id) || this.closed !== undefined) return;
     this.live.set(job.id, job);
     this.active.delete(job.id);
-    this.safely(job.id, () => {
-      this.persistProgress(job.id);
-      this.setStatus(job.id, 'completed', undefined);
-      this.resumeData.delete(job.id);
-    });
+    this.safely(job.id, () => this.persistProgress(job.id));
+    this.recordStatus(job.id, 'completed', undefined);
+    this.safely(job.id, () => this.resumeData.delete(job.id));
     this.publish('completed', this.require(job.id));
     this.startSeeding(job);
     void this.pump();
@@ -376,7 +387,7 @@ export class DownloadService implements DownloadServiceApi {
   private onDriverError(error: ChillyError, job: Job): void {
     if (!this.isOurs(job.id)) return;
     const wasSeeding = this.seeding.has(job.id);
-    void this.withLock(job.id, async () => {
+    this.withLock(job.id, async () => {
       const stored = this.jobs.get(job.id);
       if (stored === undefined) return;
       await this.release(job.id, stored, { keepResume: !wasSeeding });
@@ -385,11 +396,11 @@ export class DownloadService implements DownloadServiceApi {
         this.warn(`Job ${job.id}: seeding stopped: ${error.message}`);
         this.publish('seeding_stopped', this.require(job.id));
       } else {
-        this.setStatus(job.id, 'error', error.toJSON());
+        this.recordStatus(job.id, 'error', error.toJSON());
         this.publish('error', this.require(job.id));
       }
       await this.pump();
-    });
+    }).catch((cause: unknown) => this.warn(`Job ${job.id}: could not handle an engine error`, cause));
   }
 
   // ---- seeding ----------------------------------------------------------------------------
@@ -456,6 +467,31 @@ export class DownloadService implements DownloadServiceApi {
     error: { code: ChillyError['code']; message: string } | undefined,
   ): void {
     this.jobs.setStatus(id, status, error, new Date().toISOString());
+    // A status written now supersedes one the database refused earlier.
+    this.unsaved.delete(id);
+  }
+
+  /**
+   * For status changes that come from the engine, not from a caller: if the database refuses the
+   * write (say its disk is full too), the change is still shown and is written again later.
+   */
+  private recordStatus(id: string, status: JobStatus, error: JobError | undefined): void {
+    try {
+      this.setStatus(id, status, error);
+    } catch (cause) {
+      this.unsaved.set(id, { status, error });
+      this.warn(`Job ${id}: could not save its new status (${status}); will retry`, cause);
+    }
+  }
+
+  private retryUnsaved(): void {
+    for (const [id, { status, error }] of this.unsaved) {
+      try {
+        this.setStatus(id, status, error);
+      } catch {
+        return;
+      }
+    }
   }
 
   /** Background writes have no caller to fail: report them instead of crashing the process. */
@@ -471,6 +507,14 @@ export class DownloadService implements DownloadServiceApi {
 
   /** The stored job with live transfer figures where the driver has fresher ones. */
   private view(stored: StoredJob): Job {
+    const pending = this.unsaved.get(stored.job.id);
+    if (pending !== undefined) {
+      const { error: _saved, ...rest } = stored.job;
+      stored = {
+        ...stored,
+        job: { ...rest, status: pending.status, ...(pending.error ? { error: pending.error } : {}) },
+      };
+    }
     const live = this.live.get(stored.job.id);
     if (live === undefined) return stored.job;
     const name = live.name ?? stored.job.name;
@@ -498,7 +542,7 @@ export class DownloadService implements DownloadServiceApi {
     this.assertOpen();
     return this.withLock(id, async () => {
       const stored = this.jobs.require(id);
-      assertTransition(stored.job, command);
+      assertTransition(this.view(stored), command);
       return action(stored);
     });
   }

@@ -37,8 +37,6 @@ export interface ProgressUpdate {
   bytesDone: number;
   bytesTotal: number | null;
   bytesUploaded: number;
-  name?: string | undefined;
-  files?: JobFile[] | undefined;
 }
 
 function isStatus(value: string): value is JobStatus {
@@ -106,8 +104,11 @@ export class JobsRepository {
                         completed_at = CASE WHEN @status = 'completed' THEN COALESCE(completed_at, @now) ELSE completed_at END
         WHERE id = @id`),
       setProgress: db.prepare(`
-        UPDATE jobs SET bytes_done = @bytes_done, bytes_total = @bytes_total, bytes_uploaded = @bytes_uploaded,
-                        name = COALESCE(@name, name), files_json = COALESCE(@files_json, files_json)
+        UPDATE jobs SET bytes_done = @bytes_done, bytes_total = @bytes_total, bytes_uploaded = @bytes_uploaded
+        WHERE id = @id`),
+      setMetadata: db.prepare(`
+        UPDATE jobs SET name = COALESCE(@name, name), files_json = COALESCE(@files_json, files_json),
+                        bytes_total = COALESCE(@bytes_total, bytes_total)
         WHERE id = @id`),
       setTorrentFile: db.prepare('UPDATE jobs SET torrent_file = ? WHERE id = ? AND torrent_file IS NULL'),
       delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
@@ -186,8 +187,19 @@ export class JobsRepository {
       bytes_done: update.bytesDone,
       bytes_total: update.bytesTotal,
       bytes_uploaded: update.bytesUploaded,
-      name: update.name ?? null,
-      files_json: update.files === undefined ? null : JSON.stringify(update.files),
+    });
+  }
+
+  /** What the torrent's metadata tells: name, files and size. Progress is left alone. */
+  setMetadata(
+    id: string,
+    metadata: { name?: string | undefined; files?: JobFile[] | undefined; bytesTotal: number | null },
+  ): void {
+    this.statements.setMetadata.run({
+      id,
+      name: metadata.name ?? null,
+      files_json: metadata.files === undefined ? null : JSON.stringify(metadata.files),
+      bytes_total: metadata.bytesTotal,
     });
   }
 

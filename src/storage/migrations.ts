@@ -36,4 +36,27 @@ export const MIGRATIONS: readonly string[] = [
     saved_at        TEXT NOT NULL
   ) STRICT;
   `,
+  // 2: TMDB answers cached with a TTL, and the movie each job was recognised as.
+  // Cache times are epoch milliseconds (not ISO text like jobs): they are only compared with a clock.
+  `
+  CREATE TABLE metadata_cache (
+    key        TEXT PRIMARY KEY,
+    json       TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX metadata_cache_expires_at ON metadata_cache (expires_at);
+
+  CREATE TABLE movie_links (
+    job_id       TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    tmdb_id      INTEGER,
+    origin       TEXT NOT NULL CHECK (origin IN ('auto', 'user')),
+    confidence   REAL,
+    release_json TEXT NOT NULL,
+    movie_json   TEXT,
+    linked_at    TEXT NOT NULL,
+    CHECK ((tmdb_id IS NULL) = (movie_json IS NULL))
+  ) STRICT;
+  CREATE INDEX movie_links_tmdb_id ON movie_links (tmdb_id);
+  `,
 ];

@@ -1,12 +1,17 @@
 import type { Torrent } from 'webtorrent';
 import type { JobProgress } from '../../domain/job.js';
 
-/** Reads a torrent's transfer figures into our progress shape. */
-export function progressOf(torrent: Torrent): JobProgress {
+/** Reads a torrent's transfer figures into our progress shape; sizes count only the selected files. */
+export function progressOf(torrent: Torrent, selection?: ReadonlySet<number>): JobProgress {
   const known = torrent.info !== undefined;
-  const bytesTotal = known ? torrent.length : null;
-  const bytesDone = known ? torrent.downloaded : 0;
-  const fraction = known && torrent.length > 0 ? Math.min(1, bytesDone / torrent.length) : 0;
+  const chosen = selection === undefined ? torrent.files : torrent.files.filter((_, index) => selection.has(index));
+  const bytesTotal = !known ? null : selection === undefined ? torrent.length : sum(chosen.map((f) => f.length));
+  const bytesDone = !known
+    ? 0
+    : selection === undefined
+      ? torrent.downloaded
+      : sum(chosen.map((f) => Math.min(f.length, f.downloaded)));
+  const fraction = bytesTotal !== null && bytesTotal > 0 ? Math.min(1, bytesDone / bytesTotal) : 0;
   const downloadSpeed = Math.round(torrent.downloadSpeed);
   const remaining = bytesTotal === null ? null : Math.max(0, bytesTotal - bytesDone);
   let etaSeconds: number | null = null;
@@ -22,4 +27,8 @@ export function progressOf(torrent: Torrent): JobProgress {
     peers: torrent.numPeers,
     etaSeconds,
   };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }

@@ -7,9 +7,17 @@ import { ChillyError, type ErrorCode, toChillyError } from '../../domain/errors.
 import { assertValidJobId, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
 import { type EngineNetworkOptions, type NetworkMode, webTorrentClientOptions } from '../../network.js';
 import { assertFreeSpace, bytesStillNeeded } from '../disk-space.js';
-import type { CancelOptions, Downloader, DownloaderEvents, ResumeState, StartOptions } from '../downloader.js';
+import type {
+  CancelOptions,
+  Downloader,
+  DownloaderEvents,
+  RangeWaiter,
+  ResumeState,
+  StartOptions,
+} from '../downloader.js';
 import { assertSafeTorrentPaths } from '../torrent-paths.js';
 import { newJobFromSource, parseTorrentBytes, resolveTorrentSource, type TorrentSource } from '../torrent-source.js';
+import { TorrentRangeWaiter } from './range-waiter.js';
 import { progressOf } from './torrent-progress.js';
 
 export interface WebTorrentDownloaderOptions {
@@ -33,6 +41,9 @@ interface JobRecord {
   resume: ResumeState | undefined;
   /** Size and piece length, once the metadata is known: what the free-space check needs. */
   layout: { length: number; pieceLength: number } | undefined;
+  /** Files to download (indexes); undefined means all. */
+  selection: ReadonlySet<number> | undefined;
+  sequential: boolean;
   /** Serialises pause/resume/cancel of one job so they never interleave. */
   queue: Promise<unknown>;
 }
@@ -126,9 +137,17 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         torrent: undefined,
         progressTimer: undefined,
         resume: resume?.state,
+        selection: options.selectedFiles === undefined ? undefined : new Set(options.selectedFiles),
+        sequential: options.sequential ?? false,
         layout: layoutOf(parsed),
         queue: Promise.resolve(),
       };
+      if (record.resume !== undefined && record.layout !== undefined) {
+        // Until the engine counts them, report the pieces the resume data vouches for, not zero.
+        const { length, pieceLength } = record.layout;
+        const done = length - bytesStillNeeded(length, pieceLength, record.resume.bitfield);
+        record.job.progress = { ...record.job.progress, bytesDone: done, fraction: length > 0 ? done / length : 0 };
+      }
       if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info, folder);
       this.assertFreeSpaceFor(record);
       this.records.set(id, record);
@@ -188,6 +207,29 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
 
   list(): Job[] {
     return [...this.records.values()].map((record) => snapshot(record.job));
+  }
+
+  openRangeWaiter(id: string, fileIndex: number, options: { readAheadBytes?: number } = {}): RangeWaiter {
+    const record = this.records.get(id);
+    if (record === undefined) throw new ChillyError('job_not_found', `No job with id ${JSON.stringify(id)}.`);
+    return new TorrentRangeWaiter(() => record.torrent, fileIndex, options.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES);
+  }
+
+  setFileSelection(id: string, selectedFiles: readonly number[] | null): void {
+    const record = this.records.get(id);
+    if (record === undefined) throw new ChillyError('job_not_found', `No job with id ${JSON.stringify(id)}.`);
+    record.selection = selectedFiles === null ? undefined : new Set(selectedFiles);
+    const torrent = record.torrent;
+    if (torrent?.info === undefined) return;
+    applySelection(torrent, record.selection);
+    if (record.job.status === 'completed' && !this.isComplete(torrent, record)) {
+      // More files were asked for: the job is downloading again.
+      this.setStatus(record, 'downloading');
+      this.startProgressTimer(record);
+    } else if (record.job.status === 'downloading' && this.isComplete(torrent, record)) {
+      this.onDone(record, torrent);
+    }
+    this.updateProgress(record);
   }
 
   /** The state a later `attach` needs to skip re-hashing; undefined until metadata is known. */
@@ -258,6 +300,9 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     const torrent = this.engine().add(torrentId, {
       path: record.folder,
       ...(record.resume === undefined ? {} : { bitfield: record.resume.bitfield }),
+      ...(record.sequential ? { strategy: 'sequential' as const } : {}),
+      // Otherwise WebTorrent's check of the data on disk re-selects every missing piece.
+      ...(record.selection === undefined ? {} : { deselect: true }),
     });
     record.torrent = torrent;
     // With metadata in hand the engine first checks what is on disk; a bare magnet first has to find peers.
@@ -276,6 +321,10 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       }
     });
     torrent.on('done', () => this.onDone(record, torrent));
+    // With some files left out, WebTorrent never says 'done': the job is done when its files are.
+    torrent.on('verified', () => {
+      if (record.selection !== undefined && selectedFilesDone(torrent, record.selection)) this.onDone(record, torrent);
+    });
     torrent.on('error', (error: unknown) => {
       if (record.torrent === torrent) this.fail(record, error);
     });
@@ -313,28 +362,51 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       return;
     }
     if (!torrent.ready) this.setStatus(record, 'verifying');
+    applySelection(torrent, record.selection);
     record.job.name = torrent.name;
     record.job.files = torrent.files.map((file) => ({ path: file.path, length: file.length }));
     this.updateProgress(record);
     this.emit('metadata', snapshot(record.job));
   }
 
+  private isComplete(torrent: Torrent, record: JobRecord): boolean {
+    return record.selection === undefined ? torrent.done : selectedFilesDone(torrent, record.selection);
+  }
+
   /** Throws `insufficient_space` when what is left to download does not fit on the disk. */
   private assertFreeSpaceFor(record: JobRecord): void {
     if (record.layout === undefined) return;
     const needed = bytesStillNeeded(record.layout.length, record.layout.pieceLength, record.resume?.bitfield);
-    assertFreeSpace(this.mediaRoot, needed);
+    // Running downloads have not written all they will yet: their remainder is spoken for.
+    let reserved = 0;
+    for (const other of this.records.values()) {
+      const torrent = other.torrent;
+      if (other === record || torrent === undefined || other.layout === undefined) continue;
+      if (other.job.status !== 'downloading' && other.job.status !== 'verifying') continue;
+      const bitfield = torrent.bitfield?.buffer ?? other.resume?.bitfield;
+      reserved += bytesStillNeeded(other.layout.length, other.layout.pieceLength, bitfield);
+    }
+    assertFreeSpace(this.mediaRoot, needed, reserved);
   }
 
   private onDone(record: JobRecord, torrent: Torrent): void {
-    if (record.torrent !== torrent) return;
+    if (record.torrent !== torrent || record.job.status === 'completed') return;
     this.updateProgress(record);
     this.setStatus(record, 'completed');
     this.emit('completed', snapshot(record.job));
   }
 
   private fail(record: JobRecord, cause: unknown): void {
-    const error = toChillyError(cause, 'download_failed');
+    let error = toChillyError(cause, 'download_failed');
+    if (error.code === 'disk_full') {
+      error = new ChillyError(
+        'disk_full',
+        `The disk holding ${this.mediaRoot} is full: free some space, then resume.`,
+        {
+          cause,
+        },
+      );
+    }
     this.stopProgressTimer(record);
     const torrent = record.torrent;
     if (torrent !== undefined) {
@@ -365,13 +437,44 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   }
 
   private updateProgress(record: JobRecord): void {
-    if (record.torrent !== undefined) record.job.progress = progressOf(record.torrent);
+    if (record.torrent !== undefined) record.job.progress = progressOf(record.torrent, record.selection);
   }
 
   private setStatus(record: JobRecord, status: JobStatus): void {
     record.job.status = status;
     record.job.updatedAt = new Date().toISOString();
   }
+}
+
+/** Read-ahead after the bytes a streaming reader asked for: a few seconds of a 1080p movie. */
+const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024;
+
+/** From the bitfield, not `file.done`: WebTorrent updates that only after its 'verified' event. */
+function selectedFilesDone(torrent: Torrent, selection: ReadonlySet<number>): boolean {
+  const bitfield = torrent.bitfield;
+  if (bitfield === undefined) return false;
+  return torrent.files.every((file, index) => {
+    if (!selection.has(index) || file.length === 0) return true;
+    const last = Math.floor((file.offset + file.length - 1) / torrent.pieceLength);
+    for (let piece = Math.floor(file.offset / torrent.pieceLength); piece <= last; piece++) {
+      if (!bitfield.get(piece)) return false;
+    }
+    return true;
+  });
+}
+
+/**
+ * Downloads only the selected files: WebTorrent starts with the whole torrent selected, so that
+ * selection is dropped and each chosen file selected instead. Pieces shared with a chosen file
+ * are still fetched (a piece is the smallest unit a peer sends).
+ */
+function applySelection(torrent: Torrent, selection: ReadonlySet<number> | undefined): void {
+  if (torrent.pieces.length === 0) return;
+  torrent.deselect(0, torrent.pieces.length - 1);
+  // No file.deselect() for the others: it would also drop a piece they share with a chosen file.
+  torrent.files.forEach((file, index) => {
+    if (selection === undefined || selection.has(index)) file.select();
+  });
 }
 
 function snapshot(job: Job): Job {

@@ -1,0 +1,180 @@
+/**
+ * Artwork on disk, so a library shows posters offline: each image URL is downloaded once into
+ * `<dataDir>/cache/posters/<sha256 of the URL>.<jpg|png|webp>` and served from there ever after.
+ * Only real images are kept (Content-Type and the file's magic bytes must agree), never more than
+ * `maxBytes`, and a file appears only complete (written aside, then renamed).
+ *
+ * One attempt per call, no retry: a missing poster is cosmetic and the next view asks again.
+ * No credentials are sent: image hosts need none.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ChillyError } from '../domain/errors.js';
+
+export interface PosterCacheOptions {
+  /** Usually `PosterCache.dirFor(config.dataDir)`. */
+  dir: string;
+  /** Largest image accepted, in bytes. Default 5 MiB (a w500 poster is ~50-150 KiB). */
+  maxBytes?: number;
+  /** Whole download, body included. Default 15 s. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface PosterFileInfo {
+  path: string;
+  contentType: ImageType['contentType'];
+  bytes: number;
+}
+
+interface ImageType {
+  extension: 'jpg' | 'png' | 'webp';
+  contentType: 'image/jpeg' | 'image/png' | 'image/webp';
+  matches: (bytes: Uint8Array) => boolean;
+}
+
+const IMAGE_TYPES: readonly ImageType[] = [
+  {
+    extension: 'jpg',
+    contentType: 'image/jpeg',
+    matches: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
+  },
+  {
+    extension: 'png',
+    contentType: 'image/png',
+    matches: (b) => [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((byte, i) => b[i] === byte),
+  },
+  {
+    extension: 'webp',
+    contentType: 'image/webp',
+    matches: (b) =>
+      Buffer.from(b.subarray(0, 4)).toString('latin1') === 'RIFF' &&
+      Buffer.from(b.subarray(8, 12)).toString('latin1') === 'WEBP',
+  },
+];
+
+export class PosterCache {
+  readonly dir: string;
+  readonly #maxBytes: number;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+  readonly #inFlight = new Map<string, Promise<PosterFileInfo>>();
+
+  static dirFor(dataDir: string): string {
+    return path.join(dataDir, 'cache', 'posters');
+  }
+
+  constructor(options: PosterCacheOptions) {
+    this.dir = path.resolve(options.dir);
+    this.#maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** The local file for `url` if it was downloaded before; never touches the network. */
+  async cached(url: string): Promise<PosterFileInfo | undefined> {
+    const base = this.#baseName(parseImageUrl(url));
+    for (const type of IMAGE_TYPES) {
+      const file = path.join(this.dir, `${base}.${type.extension}`);
+      const info = await stat(file).catch(() => undefined);
+      if (info?.isFile()) return { path: file, contentType: type.contentType, bytes: info.size };
+    }
+    return undefined;
+  }
+
+  /** The local file for `url`, downloading it first if needed. Concurrent calls share one download. */
+  async get(url: string, options: { signal?: AbortSignal } = {}): Promise<PosterFileInfo> {
+    const parsed = parseImageUrl(url);
+    const hit = await this.cached(url);
+    if (hit !== undefined) return hit;
+    const key = parsed.href;
+    let download = this.#inFlight.get(key);
+    if (download === undefined) {
+      download = this.#download(parsed, options.signal).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, download);
+    }
+    return download;
+  }
+
+  #baseName(url: URL): string {
+    return createHash('sha256').update(url.href).digest('hex').slice(0, 40);
+  }
+
+  async #download(url: URL, signal: AbortSignal | undefined): Promise<PosterFileInfo> {
+    const where = `${url.host}${url.pathname}`;
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+    let bytes: Uint8Array;
+    let declared: string;
+    try {
+      const response = await this.#fetch(url, { signal: combined, headers: { accept: 'image/*' } });
+      if (response.status !== 200) {
+        await response.body?.cancel().catch(() => {});
+        throw new ChillyError('metadata_unavailable', `Poster ${where}: HTTP ${response.status}.`);
+      }
+      declared = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (!IMAGE_TYPES.some((type) => type.contentType === declared)) {
+        await response.body?.cancel().catch(() => {});
+        throw new ChillyError('metadata_unavailable', `Poster ${where}: not an image (${declared || 'no type'}).`);
+      }
+      const length = Number(response.headers.get('content-length') ?? Number.NaN);
+      if (length > this.#maxBytes) {
+        await response.body?.cancel().catch(() => {});
+        throw new ChillyError('metadata_unavailable', `Poster ${where}: ${length} bytes is over the limit.`);
+      }
+      bytes = await this.#readLimited(response, where);
+    } catch (error) {
+      if (error instanceof ChillyError) throw error;
+      if (signal?.aborted) throw signal.reason;
+      const reason =
+        error instanceof Error && error.name === 'TimeoutError'
+          ? `no answer within ${this.#timeoutMs} ms`
+          : 'network error';
+      throw new ChillyError('metadata_unavailable', `Poster ${where}: ${reason}.`, { cause: error });
+    }
+    const type = IMAGE_TYPES.find((candidate) => candidate.contentType === declared);
+    if (type === undefined || !type.matches(bytes)) {
+      throw new ChillyError('metadata_unavailable', `Poster ${where}: the data is not a ${declared} image.`);
+    }
+    await mkdir(this.dir, { recursive: true });
+    const file = path.join(this.dir, `${this.#baseName(url)}.${type.extension}`);
+    const temporary = `${file}.${randomBytes(6).toString('hex')}.part`;
+    try {
+      await writeFile(temporary, bytes);
+      await rename(temporary, file);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    return { path: file, contentType: type.contentType, bytes: bytes.byteLength };
+  }
+
+  async #readLimited(response: Response, where: string): Promise<Uint8Array> {
+    if (response.body === null) return new Uint8Array();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += chunk.byteLength;
+      // Throwing out of the loop cancels the stream.
+      if (size > this.#maxBytes) {
+        throw new ChillyError('metadata_unavailable', `Poster ${where}: more than ${this.#maxBytes} bytes.`);
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  }
+}
+
+function parseImageUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ChillyError('validation_failed', 'A poster URL must be an absolute http(s) URL.');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new ChillyError('validation_failed', 'A poster URL must be an absolute http(s) URL.');
+  }
+  return parsed;
+}
