@@ -73,6 +73,7 @@ declare module 'webtorrent' {
     readonly paused: boolean;
     readonly destroyed: boolean;
     readonly wires: Wire[];
+    strategy: 'sequential' | 'rarest';
     readonly info?: Record<string, unknown>;
     readonly metadata?: Uint8Array;
     readonly torrentFile: Uint8Array;

@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE = {
   },
   stream_timeout: { httpStatus: 504, summary: 'The data under the playhead did not arrive in time.' },
   range_not_satisfiable: { httpStatus: 416, summary: 'The requested byte range is outside the file.' },
+  file_not_found: { httpStatus: 404, summary: 'The job has no file with this index.' },
   tmdb_not_configured: {
     httpStatus: 503,
     summary: 'Metadata lookups need a TMDB API key or read token (TMDB_API_KEY or TMDB_READ_TOKEN).',

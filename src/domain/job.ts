@@ -54,6 +54,13 @@ export interface Job {
   /** Absolute path of the folder that holds this job's data. */
   savePath?: string;
   progress: JobProgress;
+  /** Indexes of the files being downloaded; absent means all of them. */
+  selectedFiles?: number[];
+  /**
+   * Pieces in order (the default: a player can start at once, and WebTorrent 2.8 is several times
+   * faster so) or rarest first (`false`: kinder to a swarm with few seeders).
+   */
+  sequential: boolean;
   error?: JobError;
   createdAt: string;
   updatedAt: string;

@@ -40,7 +40,7 @@ export interface StartOptions {
   resume?: ResumeState;
   /** Download only these files (indexes into the torrent's file list); all when absent. */
   selectedFiles?: readonly number[];
-  /** Fetch pieces in order instead of rarest first (for watching while it downloads). */
+  /** Pieces in order (default true) or rarest first. */
   sequential?: boolean;
 }
 
@@ -75,8 +75,8 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
   list(): Job[];
   /** A reader for file `fileIndex` of a running job, for drivers that can stream. */
   openRangeWaiter?(id: string, fileIndex: number, options?: { readAheadBytes?: number }): RangeWaiter;
-  /** Changes which files a running job downloads (all when `null`). */
-  setFileSelection?(id: string, selectedFiles: readonly number[] | null): void;
+  /** Changes which files a running job downloads (all when `selectedFiles` is null) and in what order. */
+  setFileOptions?(id: string, options: { selectedFiles: readonly number[] | null; sequential: boolean }): void;
   /** Current resume data of a job, for drivers that have any (undefined until metadata is known). */
   resumeState?(id: string): ResumeState | undefined;
   /** Stops every job and releases every socket, timer and file handle. Idempotent. */

@@ -88,6 +88,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
       files: [{ path: `${name}.mkv`, length: Math.floor(total) }],
       savePath: this.jobFolder(input.id),
       progress: { ...emptyProgress(), bytesTotal: Math.floor(total) },
+      sequential: true,
       createdAt: now,
       updatedAt: now,
     };

@@ -148,6 +148,7 @@ export function newJobFromSource(options: {
     ...(parsed?.files === undefined ? {} : { files: parsed.files.map((f) => ({ path: f.path, length: f.length })) }),
     savePath,
     progress: { ...emptyProgress(), bytesTotal: parsed?.length ?? null },
+    sequential: true,
     createdAt: now,
     updatedAt: now,
   };

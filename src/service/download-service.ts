@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import type { SeedingPolicy } from '../config.js';
 import { ChillyError, isChillyError, toChillyError } from '../domain/errors.js';
 import { assertValidJobId, type Job, type JobError, type JobStatus } from '../domain/job.js';
@@ -9,13 +10,16 @@ import type { SqliteDatabase } from '../storage/database.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
 import { EventLog } from './event-log.js';
+import { mainFileIndex, readFileRange } from './job-files.js';
 import { captureResumeData, missingFiles, resumeDataStillValid, syncFiles } from './resume-data.js';
 import type {
   AddJobRequest,
   AddJobResult,
   DownloadServiceApi,
+  FileOptions,
   JobEvent,
   JobEventType,
+  JobFileStream,
   JobPage,
   ListJobsQuery,
 } from './service-types.js';
@@ -36,6 +40,23 @@ export interface DownloadServiceOptions {
   now?: () => number;
   /** Called with problems that have no caller to report to (e.g. a failed background write). */
   onWarning?: (message: string, cause?: unknown) => void;
+}
+
+/** How long a player's first request may wait for a magnet's metadata. */
+const FILES_TIMEOUT_MS = 30_000;
+
+/** The selection as given, checked against the job's files; undefined means "all files". */
+function validSelection(selection: number[] | null | undefined, job: Job): number[] | undefined {
+  if (selection === null || selection === undefined) return undefined;
+  if (job.files === undefined) {
+    throw new ChillyError('validation_failed', 'The torrent metadata is not known yet: choose files once it is.');
+  }
+  const count = job.files.length;
+  const unique = [...new Set(selection)].sort((a, b) => a - b);
+  if (unique.length === 0 || unique.some((index) => !Number.isInteger(index) || index < 0 || index >= count)) {
+    throw new ChillyError('validation_failed', `selectedFiles must list file indexes from 0 to ${count - 1}.`);
+  }
+  return unique;
 }
 
 interface Seeding {
@@ -170,6 +191,113 @@ export class DownloadService implements DownloadServiceApi {
     return this.require(id);
   }
 
+  async openFile(id: string, fileIndex?: number): Promise<JobFileStream> {
+    this.assertOpen();
+    let job = this.require(id);
+    const running = this.active.has(id) || this.seeding.has(id);
+    if (job.files === undefined) {
+      if (!running)
+        throw new ChillyError('stream_unavailable', `Job ${JSON.stringify(id)} is ${job.status}: resume it to stream.`);
+      job = await this.waitForFiles(id, FILES_TIMEOUT_MS);
+    }
+    const files = job.files ?? [];
+    const index = fileIndex ?? mainFileIndex(files);
+    const file = files[index];
+    if (file === undefined || job.savePath === undefined) {
+      throw new ChillyError('file_not_found', `Job ${JSON.stringify(id)} has no file #${fileIndex}.`);
+    }
+    const complete = job.status === 'completed';
+    if (complete && job.selectedFiles !== undefined && !job.selectedFiles.includes(index)) {
+      throw new ChillyError('stream_unavailable', `File #${index} of job ${JSON.stringify(id)} was not downloaded.`);
+    }
+    if (!complete && !running) {
+      throw new ChillyError('stream_unavailable', `Job ${JSON.stringify(id)} is ${job.status}: resume it to stream.`);
+    }
+    const absolutePath = path.join(job.savePath, file.path);
+    return {
+      jobId: id,
+      index,
+      path: file.path,
+      length: file.length,
+      read: (start, end, options = {}) => {
+        if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end >= file.length) {
+          throw new ChillyError(
+            'range_not_satisfiable',
+            `Bytes ${start}-${end} are outside the ${file.length}-byte file.`,
+          );
+        }
+        // A complete file is read straight from disk; a running one through the engine's waiter.
+        const waiter = complete ? undefined : this.downloader.openRangeWaiter?.(id, index);
+        if (!complete && waiter === undefined) {
+          throw new ChillyError('stream_unavailable', 'This download engine cannot stream unfinished files.');
+        }
+        return readFileRange({
+          absolutePath,
+          start,
+          end,
+          waiter,
+          signal: options.signal,
+          timeoutMs: options.timeoutMs,
+        });
+      },
+    };
+  }
+
+  setFileOptions(id: string, options: FileOptions): Promise<Job> {
+    this.assertOpen();
+    return this.withLock(id, async () => {
+      const stored = this.jobs.require(id);
+      const job = this.view(stored);
+      const selectedFiles = validSelection(options.selectedFiles, job);
+      const sequential = options.sequential ?? job.sequential;
+      const current = options.selectedFiles === undefined ? job.selectedFiles : selectedFiles;
+      this.jobs.setFileOptions(id, { selectedFiles: current, sequential });
+      if (this.active.has(id) || this.seeding.has(id)) {
+        this.downloader.setFileOptions?.(id, { selectedFiles: current ?? null, sequential });
+      }
+      // A finished job that is asked for more files downloads again.
+      const before = job.selectedFiles;
+      const widened =
+        job.status === 'completed' &&
+        before !== undefined &&
+        (current === undefined || current.some((index) => !before.includes(index)));
+      if (widened) {
+        if (this.seeding.has(id)) await this.stopSeedingNow(id);
+        this.setStatus(id, 'queued', undefined);
+      }
+      this.publish('updated', this.require(id));
+      await this.pump();
+      return this.require(id);
+    });
+  }
+
+  /** Waits (bounded) until a running magnet's metadata names its files. */
+  private waitForFiles(id: string, timeoutMs: number): Promise<Job> {
+    return new Promise<Job>((resolve, reject) => {
+      const finish = (outcome: () => void) => {
+        clearTimeout(timer);
+        unsubscribe();
+        outcome();
+      };
+      const unsubscribe = this.subscribe((event) => {
+        if (event.job.id !== id) return;
+        if (event.job.files !== undefined) finish(() => resolve(event.job));
+        else if (!['started', 'progress', 'updated'].includes(event.type)) {
+          finish(() =>
+            reject(new ChillyError('stream_unavailable', `Job ${JSON.stringify(id)} is ${event.job.status}.`)),
+          );
+        }
+      });
+      const timer = setTimeout(
+        () => finish(() => reject(new ChillyError('stream_timeout', 'The torrent metadata did not arrive in time.'))),
+        timeoutMs,
+      );
+      // It may have arrived between the caller's look and the subscription.
+      const now = this.require(id);
+      if (now.files !== undefined) finish(() => resolve(now));
+    });
+  }
+
   list(query: ListJobsQuery = {}): JobPage {
     const limit = query.limit ?? 50;
     const offset = query.offset ?? 0;
@@ -236,7 +364,8 @@ export class DownloadService implements DownloadServiceApi {
       if (job.status === 'downloading' || job.status === 'verifying') {
         this.setStatus(job.id, 'queued', undefined);
       } else if (job.status === 'completed' && job.savePath !== undefined && job.files !== undefined) {
-        const missing = missingFiles(job.savePath, job.files);
+        const wanted = job.files.filter((_, index) => job.selectedFiles?.includes(index) ?? true);
+        const missing = missingFiles(job.savePath, wanted);
         if (missing.length > 0) {
           const message = `Files missing or changed since completion: ${missing.slice(0, 5).join(', ')}.`;
           this.setStatus(job.id, 'files_missing', { code: 'files_missing', message });
@@ -276,7 +405,11 @@ export class DownloadService implements DownloadServiceApi {
           sourceType: job.sourceType,
           ...(stored.torrentFile === undefined ? { sourceUrn: job.sourceUrn } : { torrentFile: stored.torrentFile }),
         },
-        resume === undefined ? {} : { resume },
+        {
+          ...(resume === undefined ? {} : { resume }),
+          ...(job.selectedFiles === undefined ? {} : { selectedFiles: job.selectedFiles }),
+          sequential: job.sequential,
+        },
       );
       this.starting.set(job.id, started);
       await started;
@@ -422,20 +555,23 @@ export class DownloadService implements DownloadServiceApi {
   }
 
   private stopSeeding(id: string): Promise<void> {
-    return this.withLock(id, async () => {
-      const seeding = this.seeding.get(id);
-      this.seeding.delete(id);
-      if (seeding !== undefined) clearTimeout(seeding.timer);
-      this.persistProgress(id);
-      this.live.delete(id);
-      try {
-        await this.downloader.cancel(id, { keepData: true });
-      } catch (error) {
-        if (!isChillyError(error, 'job_not_found')) this.warn(`Job ${id}: could not stop seeding`, error);
-      }
-      const stored = this.jobs.get(id);
-      if (stored !== undefined) this.publish('seeding_stopped', this.view(stored));
-    });
+    return this.withLock(id, () => this.stopSeedingNow(id));
+  }
+
+  /** Ends a completed job's upload; the caller holds the job's lock. */
+  private async stopSeedingNow(id: string): Promise<void> {
+    const seeding = this.seeding.get(id);
+    this.seeding.delete(id);
+    if (seeding !== undefined) clearTimeout(seeding.timer);
+    this.persistProgress(id);
+    this.live.delete(id);
+    try {
+      await this.downloader.cancel(id, { keepData: true });
+    } catch (error) {
+      if (!isChillyError(error, 'job_not_found')) this.warn(`Job ${id}: could not stop seeding`, error);
+    }
+    const stored = this.jobs.get(id);
+    if (stored !== undefined) this.publish('seeding_stopped', this.view(stored));
   }
 
   // ---- persistence helpers ----------------------------------------------------------------

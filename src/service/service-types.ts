@@ -27,6 +27,7 @@ export interface JobPage {
 
 export const JOB_EVENT_TYPES = [
   'added',
+  'updated',
   'queued',
   'started',
   'progress',
@@ -46,6 +47,28 @@ export interface JobEvent {
   type: JobEventType;
   job: Job;
   at: string;
+}
+
+/** One file of a job, readable while it downloads. */
+export interface JobFileStream {
+  jobId: string;
+  /** Index in the torrent's file list. */
+  index: number;
+  /** Path inside the job's folder. */
+  path: string;
+  length: number;
+  /**
+   * Bytes `start..end` (inclusive). Missing pieces are fetched first and waited for (each wait
+   * bounded by `timeoutMs`, default 30 s); stop iterating or abort `signal` and nothing is left behind.
+   */
+  read(start: number, end: number, options?: { signal?: AbortSignal; timeoutMs?: number }): AsyncIterable<Uint8Array>;
+}
+
+export interface FileOptions {
+  /** Indexes of the files to download; `null` for all of them. */
+  selectedFiles?: number[] | null;
+  /** Pieces in order (default) or rarest first. */
+  sequential?: boolean;
 }
 
 export interface DownloadServiceEvents {
@@ -68,6 +91,10 @@ export interface DownloadServiceApi {
    * are no longer kept (the client must then re-read the job list).
    */
   eventsSince(lastEventId: number): JobEvent[] | undefined;
+  /** A file of the job (its main video file by default) to read, even before it is downloaded. */
+  openFile(id: string, fileIndex?: number): Promise<JobFileStream>;
+  /** Chooses which files of a job to download and in what order; persisted. */
+  setFileOptions(id: string, options: FileOptions): Promise<Job>;
   /** Subscribe to job events; returns the unsubscribe function. */
   subscribe(listener: (event: JobEvent) => void): () => void;
   /** Quick self-check for /health: the database answers. */

@@ -31,6 +31,8 @@ interface JobRow {
   created_at: string;
   updated_at: string;
   completed_at: string | null;
+  selected_files_json: string | null;
+  sequential: number;
 }
 
 export interface ProgressUpdate {
@@ -65,6 +67,8 @@ function fromRow(row: JobRow): StoredJob {
     ...(row.files_json === null ? {} : { files: JSON.parse(row.files_json) as JobFile[] }),
     savePath: row.save_path,
     progress,
+    sequential: row.sequential === 1,
+    ...(row.selected_files_json === null ? {} : { selectedFiles: JSON.parse(row.selected_files_json) as number[] }),
     ...(row.error_code === null
       ? {}
       : {
@@ -110,6 +114,9 @@ export class JobsRepository {
         UPDATE jobs SET name = COALESCE(@name, name), files_json = COALESCE(@files_json, files_json),
                         bytes_total = COALESCE(@bytes_total, bytes_total)
         WHERE id = @id`),
+      setFileOptions: db.prepare(
+        'UPDATE jobs SET selected_files_json = @selected_files_json, sequential = @sequential WHERE id = @id',
+      ),
       setTorrentFile: db.prepare('UPDATE jobs SET torrent_file = ? WHERE id = ? AND torrent_file IS NULL'),
       delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
       countByStatus: db.prepare<[], { status: string; n: number }>(
@@ -200,6 +207,15 @@ export class JobsRepository {
       name: metadata.name ?? null,
       files_json: metadata.files === undefined ? null : JSON.stringify(metadata.files),
       bytes_total: metadata.bytesTotal,
+    });
+  }
+
+  /** Which files to download (undefined: all) and whether in piece order. */
+  setFileOptions(id: string, options: { selectedFiles: readonly number[] | undefined; sequential: boolean }): void {
+    this.statements.setFileOptions.run({
+      id,
+      selected_files_json: options.selectedFiles === undefined ? null : JSON.stringify(options.selectedFiles),
+      sequential: options.sequential ? 1 : 0,
     });
   }
 

@@ -59,4 +59,9 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX movie_links_tmdb_id ON movie_links (tmdb_id);
   `,
+  // 3: which files of a torrent to download (NULL: all), and in what piece order.
+  `
+  ALTER TABLE jobs ADD COLUMN selected_files_json TEXT;
+  ALTER TABLE jobs ADD COLUMN sequential INTEGER NOT NULL DEFAULT 1 CHECK (sequential IN (0, 1));
+  `,
 ];
