@@ -3,8 +3,16 @@
 export { type CreateServerOptions, createServer } from './api/create-server.js';
 export { isLoopbackHost, type RunningServer, type StartServerOptions, startServer } from './api/start-server.js';
 export { loadOrCreateToken } from './api/token.js';
-export { type ChillyConfig, loadConfig } from './config.js';
+export {
+  type ChillyConfig,
+  ConfigError,
+  loadConfig,
+  type ResolvedConfig,
+  resolveConfig,
+  SETTINGS,
+} from './config.js';
 export { ChillyError, ERROR_CATALOGUE, type ErrorCode, isChillyError } from './domain/errors.js';
+export type { JobMovie } from './domain/job.js';
 export {
   JOB_STATUSES,
   type Job,
@@ -43,6 +51,7 @@ export { TmdbClient } from './metadata/tmdb-client.js';
 export { NETWORK_MODES, type NetworkMode } from './network.js';
 export { AbortRetryError, computeBackoffDelay, parseRetryAfter, type RetryOptions, retry } from './retry.js';
 export { DownloadService, type DownloadServiceOptions } from './service/download-service.js';
+export { MovieLinker } from './service/movie-linker.js';
 export type {
   AddJobRequest,
   AddJobResult,

@@ -3,7 +3,7 @@
  * listens). Closing the app ends open event streams; the service is the caller's to close.
  */
 import type { Ajv2020 } from 'ajv/dist/2020.js';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ChillyConfig } from '../config.js';
 import { ChillyError } from '../domain/errors.js';
 import type { DownloadServiceApi } from '../service/service-types.js';
@@ -12,8 +12,13 @@ import { handleClientError, installErrorHandling } from './errors.js';
 import { docsRoutes } from './routes/docs.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { eventRoutes } from './routes/events.js';
+import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
-import { type AuthFailureLimiter, normaliseOrigins, securityPlugin } from './security.js';
+import { libraryRoutes } from './routes/library.js';
+import { type MetadataApi, metadataRoutes } from './routes/metadata.js';
+import { streamRoutes } from './routes/stream.js';
+import { AuthFailureLimiter, normaliseOrigins, securityPlugin } from './security.js';
+import { createStreamTokens } from './stream-token.js';
 
 export interface ServerLimits {
   /** Largest JSON body (default 64 KiB: the biggest legitimate one is a long magnet URI). */
@@ -24,6 +29,8 @@ export interface ServerLimits {
   heartbeatMs: number;
   /** Unsent SSE bytes after which a slow client is dropped (default 1 MiB). */
   sseMaxBufferedBytes: number;
+  /** How long a stream read waits for data that is not on disk yet before `504 stream_timeout` (default 30 s). */
+  streamWaitMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -31,6 +38,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   uploadBytes: 10 * 1024 * 1024,
   heartbeatMs: 15_000,
   sseMaxBufferedBytes: 1024 * 1024,
+  streamWaitMs: 30_000,
 };
 
 export interface CreateServerOptions {
@@ -42,6 +50,8 @@ export interface CreateServerOptions {
   limits?: Partial<ServerLimits>;
   /** Shared across apps or with a test clock; one per app by default. */
   authLimiter?: AuthFailureLimiter;
+  /** Movie metadata and links; without it the /metadata routes answer 503 tmdb_not_configured. */
+  metadata?: MetadataApi;
 }
 
 const REDACT = ['req.headers.authorization', 'request.headers.authorization', 'headers.authorization'];
@@ -62,6 +72,8 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     // request.ip is the socket's peer: a client cannot pick its rate-limit bucket with X-Forwarded-For.
     trustProxy: false,
     clientErrorHandler: handleClientError,
+    // Job ids may be 128 characters (and percent-encoding makes them longer in a URL).
+    routerOptions: { maxParamLength: 512 },
   });
 
   // Bodies: one Ajv that never coerces; query, params and headers arrive as text and are coerced.
@@ -73,13 +85,15 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
 
   installErrorHandling(app);
+  // One limiter for wrong bearer tokens and wrong stream links alike.
+  const authLimiter = options.authLimiter ?? new AuthFailureLimiter();
   app.register(securityPlugin, {
     token: options.token,
     allowedHosts: options.config.allowedHosts,
     allowedOrigins,
-    ...(options.authLimiter === undefined ? {} : { limiter: options.authLimiter }),
+    limiter: authLimiter,
   });
-  app.register(healthRoutes, { service: options.service });
+  app.register(healthRoutes, { service: options.service, metadata: options.metadata?.linker });
   app.register(docsRoutes);
   app.register(downloadRoutes, { service: options.service, uploadLimitBytes: limits.uploadBytes });
   app.register(eventRoutes, {
@@ -87,11 +101,40 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     heartbeatMs: limits.heartbeatMs,
     maxBufferedBytes: limits.sseMaxBufferedBytes,
   });
+  app.register(fileRoutes, { service: options.service });
+  app.register(streamRoutes, {
+    service: options.service,
+    token: options.token,
+    tokens: createStreamTokens(options.token),
+    limiter: authLimiter,
+    waitMs: limits.streamWaitMs,
+  });
+  app.register(metadataRoutes, { metadata: options.metadata });
+  app.register(libraryRoutes, {
+    service: options.service,
+    movieOf: options.metadata === undefined ? undefined : (jobId) => options.metadata?.linker.movieInfo(jobId) ?? null,
+  });
   return app;
 }
 
 function loggerOptions(logger: CreateServerOptions['logger']): FastifyServerOptions['logger'] {
   if (logger === undefined || logger === false) return false;
   const base = logger === true ? {} : logger;
-  return { level: 'info', ...base, redact: { paths: REDACT, censor: '[redacted]' } };
+  return {
+    level: 'info',
+    ...base,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    // Stream links carry their token in the query (`?t=…`): it must not reach the log either.
+    serializers: {
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: redactStreamToken(request.url),
+        remoteAddress: request.ip,
+      }),
+    },
+  };
+}
+
+export function redactStreamToken(url: string): string {
+  return url.replace(/([?&]t=)[^&#]*/g, '$1[redacted]');
 }

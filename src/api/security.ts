@@ -175,10 +175,10 @@ export const securityPlugin = fastifyPlugin(async (app: FastifyInstance, options
 
   await app.register(cors, {
     origin: [...origins],
-    methods: ['GET', 'POST'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+    methods: ['GET', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Range', 'If-Range'],
     // So a UI's script can read where a new job lives and how long to back off.
-    exposedHeaders: ['Location', 'Retry-After'],
+    exposedHeaders: ['Location', 'Retry-After', 'Content-Range', 'Accept-Ranges', 'ETag'],
     credentials: false,
     maxAge: 600,
     strictPreflight: true,

@@ -8,8 +8,11 @@ import type { ChillyConfig } from '../config.js';
 import { ChillyError } from '../domain/errors.js';
 import type { Downloader } from '../downloaders/downloader.js';
 import { WebTorrentDownloader } from '../downloaders/webtorrent/webtorrent-downloader.js';
+import { type CreateMetadataServiceOptions, createMetadataService } from '../metadata/metadata-service.js';
 import { DownloadService } from '../service/download-service.js';
+import { jobMovieLookup, MovieLinker, type MovieLinkerOptions } from '../service/movie-linker.js';
 import { openDatabase } from '../storage/database.js';
+import { MovieLinksRepository } from '../storage/movie-links-repository.js';
 import { createServer } from './create-server.js';
 import { loadOrCreateToken } from './token.js';
 
@@ -21,18 +24,27 @@ export interface StartServerOptions {
   downloader?: Downloader;
   /** Pino options for the request log (default: info level to stdout). */
   logger?: boolean | Record<string, unknown>;
-  /** Problems with no caller to report to (background writes, seeding). */
+  /** Problems with no caller to report to (background writes, seeding, failed movie lookups). */
   onWarning?: (message: string, cause?: unknown) => void;
+  /** Movie metadata: overrides of the configuration and test hooks (TMDB timeouts, retry delays). */
+  metadata?: {
+    /** Identify downloads without being asked; default `config.metadata.autoIdentify`. */
+    autoIdentify?: boolean;
+    client?: CreateMetadataServiceOptions['client'];
+    linker?: Pick<MovieLinkerOptions, 'concurrency' | 'retryDelaysMs'>;
+  };
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   service: DownloadService;
+  /** Links jobs to movies (and serves their artwork). */
+  linker: MovieLinker;
   /** `http://127.0.0.1:3000` */
   url: string;
   /** Where the token is kept; undefined when it came from CHILLY_TOKEN. */
   tokenFile: string | undefined;
-  /** Stops listening, ends event streams, saves resume data, stops the engine, closes the database. */
+  /** Stops listening, ends event streams, stops movie lookups, saves resume data, stops the engine, closes the database. */
   close(): Promise<void>;
 }
 
@@ -65,7 +77,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const database = openDatabase(path.join(config.dataDir, DATABASE_FILE_NAME));
   let downloader: Downloader | undefined;
   let service: DownloadService | undefined;
+  let linker: MovieLinker | undefined;
   let app: FastifyInstance | undefined;
+  const warn = options.onWarning ?? (() => undefined);
   try {
     downloader =
       options.downloader ??
@@ -74,25 +88,58 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         network: config.network,
         torrentPort: config.torrentPort,
       });
+    // No request leaves before a lookup is asked for, and none at all without a key or token.
+    const metadata = createMetadataService({
+      tmdb: config.tmdb,
+      dataDir: config.dataDir,
+      db: database,
+      client: {
+        ...options.metadata?.client,
+        // Already redacted by the client: never the key or token.
+        onFailedAttempt: (failure) =>
+          warn(`TMDB ${failure.request}: ${failure.message} (attempt ${failure.attemptNumber})`),
+      },
+    });
+    const links = new MovieLinksRepository(database);
     service = await DownloadService.open({
       database,
       downloader,
       maxActiveDownloads: config.maxActiveDownloads,
       seeding: config.seeding,
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+      movies: jobMovieLookup(links),
     });
-    app = createServer({ service, config, token: token.token, logger: options.logger ?? { level: 'info' } });
+    linker = new MovieLinker({
+      service,
+      metadata,
+      links,
+      // Configuring a key is the user's request for metadata; `metadata.autoIdentify: false`
+      // (CHILLY_METADATA_AUTO_IDENTIFY=0) withdraws it, leaving only explicit requests.
+      autoIdentify: options.metadata?.autoIdentify ?? config.metadata.autoIdentify,
+      onWarning: warn,
+      ...options.metadata?.linker,
+    });
+    linker.start();
+    app = createServer({
+      service,
+      config,
+      token: token.token,
+      logger: options.logger ?? { level: 'info' },
+      metadata: { service: metadata, linker },
+    });
     const url = await app.listen({ host: config.host, port: config.port });
-    const running = { app, service };
+    const running = { app, service, linker };
     let closing: Promise<void> | undefined;
     return {
       app,
       service,
+      linker,
       url,
       tokenFile: token.file,
       close: () => {
         closing ??= (async () => {
           await running.app.close();
+          await running.linker.close();
           await running.service.close();
         })();
         return closing;
@@ -100,6 +147,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     };
   } catch (error) {
     await app?.close().catch(() => undefined);
+    await linker?.close().catch(() => undefined);
     // Once open, the service owns the engine and the database; before that, they are ours to close.
     if (service !== undefined) {
       await service.close().catch(() => undefined);

@@ -42,6 +42,7 @@ export const ERROR_CATALOGUE = {
   tmdb_key_rejected: { httpStatus: 502, summary: 'TMDB rejected the configured API key or read token.' },
   movie_not_found: { httpStatus: 404, summary: 'TMDB has no movie with this id.' },
   metadata_unavailable: { httpStatus: 502, summary: 'TMDB could not be reached or answered with an error.' },
+  image_not_found: { httpStatus: 404, summary: 'TMDB has no poster or backdrop for this movie.' },
 } as const satisfies Record<string, { httpStatus: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

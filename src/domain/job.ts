@@ -41,6 +41,39 @@ export interface JobError {
   message: string;
 }
 
+/** What the torrent's name says about the copy (not the film): "1080p", "bluray", "h264"… */
+export interface JobRelease {
+  resolution: string | null;
+  source: string | null;
+  codec: string | null;
+  edition: string[];
+  group: string | null;
+}
+
+/**
+ * The movie a job was recognised as (src/service/movie-linker.ts), as a snapshot taken when it was
+ * linked, so it shows with no network. Artwork URLs are this server's own paths
+ * (`/metadata/posters/{tmdbId}`), never TMDB's image host.
+ */
+export interface JobMovie {
+  tmdbId: number;
+  title: string;
+  originalTitle: string;
+  year: number | null;
+  /** Minutes. */
+  runtime: number | null;
+  /** Average vote 0-10. */
+  rating: number | null;
+  posterUrl: string | null;
+  backdropUrl: string | null;
+  /** `auto`: recognised from the torrent name; `user`: chosen by the user, never replaced automatically. */
+  origin: 'auto' | 'user';
+  /** 0..1 for automatic links; null for the user's choice. */
+  confidence: number | null;
+  release: JobRelease;
+  linkedAt: string;
+}
+
 export interface Job {
   id: string;
   sourceType: SourceType;
@@ -62,6 +95,11 @@ export interface Job {
    */
   sequential: boolean;
   error?: JobError;
+  /**
+   * The movie this job is, when the server links jobs to movies: null while unknown (not looked
+   * up yet, nothing convincing found, or the user said "none"). Absent without the metadata feature.
+   */
+  movie?: JobMovie | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -53,6 +53,9 @@ export interface MovieDetails extends MovieSummary {
   stale: boolean;
 }
 
+/** Details as a snapshot (a linked movie, a library entry): no `stale`, since nobody asked TMDB. */
+export type MovieInfo = Omit<MovieDetails, 'stale'>;
+
 export interface MovieSearchPage {
   page: number;
   totalPages: number;

@@ -8,6 +8,7 @@
  * answers are still served.
  */
 import type { ChillyConfig } from '../config.js';
+import { ChillyError } from '../domain/errors.js';
 import type { SqliteDatabase } from '../storage/database.js';
 import { MetadataCacheRepository } from '../storage/metadata-cache-repository.js';
 import { CachedMetadataFetcher, type MetadataCacheTtl } from './cached-metadata-fetcher.js';
@@ -100,14 +101,27 @@ export class MetadataService {
    * The poster of `movie` as a local file: from disk when it was fetched before (works offline),
    * downloaded now when `download` is true, else null. Null too when the movie has no poster.
    */
-  async poster(
+  poster(
     movie: Pick<MovieSummary, 'posterUrl'>,
     options: { download?: boolean; signal?: AbortSignal } = {},
   ): Promise<PosterFileInfo | null> {
-    if (this.#posters === undefined || movie.posterUrl === null) return null;
-    const cached = await this.#posters.cached(movie.posterUrl);
+    return this.image(movie.posterUrl, options);
+  }
+
+  /**
+   * Any TMDB image (poster or backdrop URL) as a local file, like `poster`. A download is a
+   * request to TMDB's image host, so it is refused (`tmdb_not_configured`) without a key or
+   * token, as every other metadata request is; what is on disk is still served.
+   */
+  async image(
+    url: string | null,
+    options: { download?: boolean; signal?: AbortSignal | undefined } = {},
+  ): Promise<PosterFileInfo | null> {
+    if (this.#posters === undefined || url === null) return null;
+    const cached = await this.#posters.cached(url);
     if (cached !== undefined || options.download !== true) return cached ?? null;
-    return this.#posters.get(movie.posterUrl, options.signal === undefined ? {} : { signal: options.signal });
+    if (!this.configured) throw new ChillyError('tmdb_not_configured');
+    return this.#posters.get(url, options.signal === undefined ? {} : { signal: options.signal });
   }
 }
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { SeedingPolicy } from '../config.js';
 import { ChillyError, isChillyError, toChillyError } from '../domain/errors.js';
-import { assertValidJobId, type Job, type JobError, type JobStatus } from '../domain/job.js';
+import { assertValidJobId, type Job, type JobError, type JobMovie, type JobStatus } from '../domain/job.js';
 import type { Downloader, ResumeState } from '../downloaders/downloader.js';
 import { assertSafeTorrentPaths } from '../downloaders/torrent-paths.js';
 import { newJobFromSource, resolveTorrentSource } from '../downloaders/torrent-source.js';
@@ -40,6 +40,11 @@ export interface DownloadServiceOptions {
   now?: () => number;
   /** Called with problems that have no caller to report to (e.g. a failed background write). */
   onWarning?: (message: string, cause?: unknown) => void;
+  /**
+   * The movie each job is linked to (see movie-linker.ts); when given, every job the service
+   * returns or publishes carries `movie` (null when unknown).
+   */
+  movies?: (jobId: string) => JobMovie | null;
 }
 
 /** How long a player's first request may wait for a magnet's metadata. */
@@ -78,6 +83,7 @@ export class DownloadService implements DownloadServiceApi {
   private readonly seedingPolicy: SeedingPolicy;
   private readonly warn: (message: string, cause?: unknown) => void;
   private readonly now: () => number;
+  private readonly movies: ((jobId: string) => JobMovie | null) | undefined;
   /** driver.start calls in flight: a release must wait for them, or the driver would keep the job. */
   private readonly starting = new Map<string, Promise<unknown>>();
   /** Jobs handed to the driver and not finished: they hold a download slot. */
@@ -109,6 +115,7 @@ export class DownloadService implements DownloadServiceApi {
     this.seedingPolicy = options.seeding ?? { ratio: 1, minutes: 60 };
     this.warn = options.onWarning ?? (() => undefined);
     this.now = options.now ?? Date.now;
+    this.movies = options.movies;
     this.emitter.setMaxListeners(0);
   }
 
@@ -316,6 +323,13 @@ export class DownloadService implements DownloadServiceApi {
   subscribe(listener: (event: JobEvent) => void): () => void {
     this.emitter.on('job', listener);
     return () => this.emitter.off('job', listener);
+  }
+
+  /** Publishes `updated` with the job as it is now, for changes made outside the service (its movie). */
+  announceUpdate(id: string): void {
+    if (this.closed !== undefined) return;
+    const stored = this.jobs.get(id);
+    if (stored !== undefined) this.publish('updated', this.view(stored));
   }
 
   health(): { ok: boolean; activeDownloads: number; queued: number } {
@@ -641,8 +655,21 @@ export class DownloadService implements DownloadServiceApi {
 
   // ---- views, locks, events -----------------------------------------------------------------
 
-  /** The stored job with live transfer figures where the driver has fresher ones. */
+  /** The job as callers see it: `liveView`, plus its movie when the service was given `movies`. */
   private view(stored: StoredJob): Job {
+    const job = this.liveView(stored);
+    if (this.movies === undefined) return job;
+    let movie: JobMovie | null = null;
+    try {
+      movie = this.movies(job.id);
+    } catch {
+      // Decoration only: a failed read must not fail a status call or a progress event.
+    }
+    return { ...job, movie };
+  }
+
+  /** The stored job with live transfer figures where the driver has fresher ones. */
+  private liveView(stored: StoredJob): Job {
     const pending = this.unsaved.get(stored.job.id);
     if (pending !== undefined) {
       const { error: _saved, ...rest } = stored.job;

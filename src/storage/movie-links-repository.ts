@@ -1,9 +1,15 @@
-import type { MovieSummary } from '../metadata/metadata-fetcher.js';
+import type { MovieDetails, MovieSummary } from '../metadata/metadata-fetcher.js';
 import type { ParsedReleaseName } from '../metadata/release-name.js';
 import type { SqliteDatabase } from './database.js';
 
 /** Who decided which movie a job is: the automatic identification, or the user (which wins). */
 export type MovieLinkOrigin = 'auto' | 'user';
+
+/**
+ * The movie as stored with a link: a search result, or (what the linker stores) the details
+ * without `stale`, so a library shows runtime and genres offline.
+ */
+export type LinkedMovie = MovieSummary & Partial<Pick<MovieDetails, 'runtime' | 'genres' | 'imdbId' | 'tagline'>>;
 
 /** What a job was recognised as. `movie` is null when a lookup found nothing convincing. */
 export interface MovieLink {
@@ -14,7 +20,7 @@ export interface MovieLink {
   /** The torrent name as parsed, kept for display (resolution, source…) and re-matching. */
   release: ParsedReleaseName;
   /** A snapshot taken when linking, so a job shows its movie with no network and no cache. */
-  movie: MovieSummary | null;
+  movie: LinkedMovie | null;
   linkedAt: string;
 }
 
@@ -34,7 +40,7 @@ function fromRow(row: LinkRow): MovieLink {
     origin: row.origin === 'user' ? 'user' : 'auto',
     confidence: row.confidence,
     release: JSON.parse(row.release_json) as ParsedReleaseName,
-    movie: row.movie_json === null ? null : (JSON.parse(row.movie_json) as MovieSummary),
+    movie: row.movie_json === null ? null : (JSON.parse(row.movie_json) as LinkedMovie),
     linkedAt: row.linked_at,
   };
 }

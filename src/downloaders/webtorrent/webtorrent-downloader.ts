@@ -319,6 +319,9 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     torrent.on('metadata', () => this.onMetadata(record, torrent));
     torrent.on('ready', () => {
       if (record.torrent !== torrent) return;
+      // WebTorrent's check of the data on disk re-selects every missing piece of a torrent added
+      // without `deselect`: a choice of files made during the check is applied again now.
+      if (record.selection !== undefined) applySelection(torrent, record.selection);
       if (record.job.status === 'verifying') this.setStatus(record, 'downloading');
       this.updateProgress(record);
       // Tell listeners now that the check is over, not at the next tick; restarting the timer

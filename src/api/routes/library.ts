@@ -1,0 +1,29 @@
+/**
+ * GET /library: completed downloads with their movies, newest first, searchable by title.
+ * Served from the database alone (works offline and without a TMDB key).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { MovieInfo } from '../../metadata/metadata-fetcher.js';
+import { libraryPage } from '../../service/library.js';
+import type { DownloadServiceApi } from '../../service/service-types.js';
+import { routeSchema } from '../contract.js';
+
+export interface LibraryRoutesOptions {
+  service: DownloadServiceApi;
+  /** The movie linked to a job; absent without the metadata feature (every movie is then null). */
+  movieOf?: ((jobId: string) => MovieInfo | null) | undefined;
+}
+
+interface LibraryQuery {
+  query?: string;
+  limit: number;
+  offset: number;
+}
+
+export async function libraryRoutes(app: FastifyInstance, options: LibraryRoutesOptions): Promise<void> {
+  const movieOf = options.movieOf ?? (() => null);
+  app.get<{ Querystring: LibraryQuery }>('/library', { schema: routeSchema('get', '/library') }, async (request) => {
+    const { query, limit, offset } = request.query;
+    return libraryPage(options.service, movieOf, { query, limit, offset });
+  });
+}

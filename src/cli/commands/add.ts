@@ -1,0 +1,104 @@
+/**
+ * `chilly add <magnet | info-hash | .torrent file | URL>`: hands the download to the running
+ * server, then follows it with a progress bar until it settles (unless --detach).
+ */
+import type { Job } from '../../domain/job.js';
+import { type ApiClient, ApiError, connect } from '../api-client.js';
+import type { CommandContext } from '../context.js';
+import { followJob } from '../follow.js';
+import { formatBytes } from '../format.js';
+import { CliError, EXIT, printJson, println } from '../io.js';
+import { createProgressView } from '../progress.js';
+import { type CliSource, checkJobId, defaultJobId, disambiguatedJobId, readSource } from '../source.js';
+
+export interface AddOptions {
+  id?: string;
+  detach?: boolean;
+}
+
+export async function runAdd(ctx: CommandContext, argument: string, options: AddOptions): Promise<number> {
+  const { io } = ctx;
+  const explicitId = options.id === undefined ? undefined : checkJobId(options.id);
+  const source = await readSource(argument, io.cwd);
+  const client = await connect(ctx.config());
+  const { job, created } = await submit(client, source, explicitId);
+
+  if (!ctx.json) {
+    const what = job.name === undefined ? '' : ` (${job.name})`;
+    println(io.stdout, created ? `Added ${job.id}${what}.` : `${job.id}${what} was already added.`);
+  }
+  if (options.detach === true) {
+    if (ctx.json) printJson(io.stdout, job);
+    else println(io.stdout, `Follow it with \`chilly status ${job.id}\`.`);
+    return EXIT.ok;
+  }
+  return follow(ctx, client, job.id);
+}
+
+/** Adds under the given id, or a name-based one (taking a hash-suffixed id if another torrent has the name). */
+async function submit(
+  client: ApiClient,
+  source: CliSource,
+  explicitId: string | undefined,
+): Promise<{ job: Job; created: boolean }> {
+  const send = (id: string) =>
+    source.kind === 'magnet' ? client.start(id, source.sourceUrn) : client.upload(id, source.bytes);
+  if (explicitId !== undefined) return send(explicitId);
+  try {
+    return await send(defaultJobId(source));
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'duplicate_job') return send(disambiguatedJobId(source));
+    throw error;
+  }
+}
+
+async function follow(ctx: CommandContext, client: ApiClient, id: string): Promise<number> {
+  const { io } = ctx;
+  const view = ctx.json ? undefined : createProgressView(io.stdout);
+  const controller = new AbortController();
+  const stopListening = io.onInterrupt(() => controller.abort());
+  let final: Job;
+  try {
+    final = await followJob(client, id, { signal: controller.signal, onUpdate: (job) => view?.update(job) });
+  } catch (error) {
+    view?.stop();
+    if (!controller.signal.aborted) throw error;
+    println(
+      io.stderr,
+      `Stopped following ${id}; the server keeps downloading it (\`chilly status ${id}\`, \`chilly pause ${id}\`).`,
+    );
+    return EXIT.interrupted;
+  } finally {
+    stopListening();
+  }
+  view?.stop();
+  if (ctx.json) printJson(io.stdout, final);
+  return settle(ctx, final);
+}
+
+/** The exit code for a settled job, with a line saying what happened. */
+export function settle(ctx: CommandContext, job: Job): number {
+  const name = job.name ?? job.id;
+  switch (job.status) {
+    case 'completed':
+      if (!ctx.json) {
+        const size = job.progress.bytesTotal === null ? '' : ` (${formatBytes(job.progress.bytesTotal)})`;
+        println(ctx.io.stdout, `${ctx.style.green('Done:')} ${name}${size} in ${job.savePath ?? '(unknown folder)'}`);
+      }
+      return EXIT.ok;
+    case 'error':
+      throw new CliError(`${job.id} failed: ${job.error?.message ?? 'the download engine reported an error'}`, {
+        code: job.error?.code ?? 'download_failed',
+      });
+    case 'paused':
+      throw new CliError(`${job.id} was paused before it finished; \`chilly resume ${job.id}\` continues it.`);
+    case 'cancelled':
+      throw new CliError(`${job.id} was cancelled before it finished.`);
+    case 'files_missing':
+      throw new CliError(`${job.id} is complete but its files are gone from ${job.savePath ?? 'its folder'}.`, {
+        code: 'files_missing',
+      });
+    default:
+      throw new CliError(`${job.id} stopped in state ${job.status}.`);
+  }
+}

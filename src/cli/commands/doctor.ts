@@ -1,0 +1,246 @@
+/**
+ * `chilly doctor`: checks what downloads need, one line each (✓ fine, ! worth knowing, ✗ broken),
+ * with a hint for what to do. Exits 1 when something is broken.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, existsSync } from 'node:fs';
+import { access, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { type ChillyConfig, ConfigError } from '../../config.js';
+import { freeBytes } from '../../downloaders/disk-space.js';
+import { ApiClient, ApiError, clientBaseUrl, readClientToken, tokenFilePath } from '../api-client.js';
+import type { CommandContext } from '../context.js';
+import { formatBytes } from '../format.js';
+import { CliError, EXIT, printJson, println } from '../io.js';
+
+export type CheckLevel = 'ok' | 'warn' | 'fail';
+
+export interface CheckResult {
+  check: string;
+  level: CheckLevel;
+  detail: string;
+  hint?: string;
+}
+
+/** Below this, a single film will not fit. */
+const LOW_DISK_BYTES = 2 * 1024 ** 3;
+
+export async function runDoctor(ctx: CommandContext): Promise<number> {
+  const results: CheckResult[] = [];
+  results.push(checkNode());
+  let config: ChillyConfig | undefined;
+  try {
+    const { config: resolved, file } = ctx.resolved();
+    config = resolved;
+    results.push({
+      check: 'config',
+      level: 'ok',
+      detail:
+        file?.loaded === true ? `read ${file.path}` : `defaults and environment (no file at ${file?.path ?? '-'})`,
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    results.push({ check: 'config', level: 'fail', detail: error.message, hint: 'fix the setting it names' });
+  }
+  if (config !== undefined) {
+    results.push(
+      await checkFolder('data folder', config.dataDir, 'set CHILLY_DATA_DIR (or --data-dir) to a folder you own'),
+    );
+    results.push(
+      await checkFolder(
+        'media folder',
+        config.mediaRoot,
+        'set CHILLY_MEDIA_ROOT (or --media-root) to a writable folder',
+      ),
+    );
+    results.push(checkDisk(config));
+    results.push(await checkServer(config));
+    results.push(await checkEngine());
+    results.push(await checkDatabase());
+    results.push(checkNetwork(config));
+    results.push(checkTmdb(config));
+  }
+
+  if (ctx.json) {
+    printJson(ctx.io.stdout, results);
+  } else {
+    const { style } = ctx;
+    const mark = { ok: style.green('✓'), warn: style.yellow('!'), fail: style.red('✗') };
+    for (const result of results) {
+      const hint = result.hint === undefined ? '' : style.dim(` → ${result.hint}`);
+      println(ctx.io.stdout, `${mark[result.level]} ${result.check}: ${result.detail}${hint}`);
+    }
+  }
+  const failed = results.filter((result) => result.level === 'fail').length;
+  if (failed > 0) throw new CliError(`${failed} check${failed === 1 ? '' : 's'} failed.`);
+  return EXIT.ok;
+}
+
+function checkNode(): CheckResult {
+  const major = Number(process.versions.node.split('.')[0]);
+  return major >= 20
+    ? { check: 'node', level: 'ok', detail: `Node ${process.versions.node}` }
+    : { check: 'node', level: 'fail', detail: `Node ${process.versions.node}`, hint: 'install Node 20 or newer' };
+}
+
+/** Writable if it exists (a file is really written), or creatable if its nearest existing parent is writable. */
+async function checkFolder(check: string, dir: string, hint: string): Promise<CheckResult> {
+  let existing = dir;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  try {
+    if (existing === dir) {
+      const probe = path.join(dir, `.chilly-doctor-${randomBytes(4).toString('hex')}`);
+      await writeFile(probe, 'ok');
+      await rm(probe, { force: true });
+      return { check, level: 'ok', detail: `${dir} is writable` };
+    }
+    await access(existing, constants.W_OK);
+    return { check, level: 'ok', detail: `${dir} will be created (in ${existing}, which is writable)` };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    return { check, level: 'fail', detail: `cannot write in ${existing} (${code})`, hint };
+  }
+}
+
+function checkDisk(config: ChillyConfig): CheckResult {
+  try {
+    const free = freeBytes(config.mediaRoot);
+    return free >= LOW_DISK_BYTES
+      ? { check: 'disk space', level: 'ok', detail: `${formatBytes(free)} free for downloads` }
+      : {
+          check: 'disk space',
+          level: 'fail',
+          detail: `only ${formatBytes(free)} free for downloads`,
+          hint: 'free some space, or point CHILLY_MEDIA_ROOT at a bigger disk',
+        };
+  } catch (error) {
+    return { check: 'disk space', level: 'fail', detail: `cannot tell (${(error as Error).message})` };
+  }
+}
+
+async function checkServer(config: ChillyConfig): Promise<CheckResult> {
+  const baseUrl = clientBaseUrl(config);
+  const check = 'server';
+  try {
+    const health = await new ApiClient({ baseUrl, token: undefined, timeoutMs: 2_000 }).health();
+    const token = await readClientToken(config);
+    if (token === undefined) {
+      return {
+        check,
+        level: 'fail',
+        detail: `a server answers at ${baseUrl}, but there is no token at ${tokenFilePath(config)}`,
+        hint: 'it uses another data folder: pass the same --data-dir, or set CHILLY_TOKEN',
+      };
+    }
+    await new ApiClient({ baseUrl, token: token.token, timeoutMs: 2_000 }).list({ limit: 1 });
+    return {
+      check,
+      level: 'ok',
+      detail: `running at ${baseUrl} (${health.activeDownloads} active, ${health.queued} queued); the token works`,
+    };
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'unauthorized') {
+      return {
+        check,
+        level: 'fail',
+        detail: `the server at ${baseUrl} rejects the token`,
+        hint: 'it uses another data folder: pass the same --data-dir, or set CHILLY_TOKEN',
+      };
+    }
+    if (error instanceof CliError && error.code === 'server_unreachable') return checkPortFree(config);
+    return {
+      check,
+      level: 'fail',
+      detail: error instanceof Error ? error.message : String(error),
+      hint: 'another program may use this port: set CHILLY_PORT (or --port)',
+    };
+  }
+}
+
+async function checkPortFree(config: ChillyConfig): Promise<CheckResult> {
+  const check = 'port';
+  if (config.port === 0) {
+    return { check, level: 'ok', detail: 'port 0: the server picks a free port (not running now)' };
+  }
+  const problem = await new Promise<string | undefined>((resolve) => {
+    const server = net.createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    server.listen({ host: config.host, port: config.port, exclusive: true }, () => {
+      server.close(() => resolve(undefined));
+    });
+  });
+  if (problem === undefined) {
+    return {
+      check,
+      level: 'ok',
+      detail: `${config.host}:${config.port} is free (the server is not running)`,
+      hint: 'start it with `chilly serve`',
+    };
+  }
+  return {
+    check,
+    level: 'fail',
+    detail: `cannot listen on ${config.host}:${config.port} (${problem})`,
+    hint:
+      problem === 'EADDRINUSE'
+        ? 'another program uses this port: set CHILLY_PORT (or --port)'
+        : 'choose another address or port',
+  };
+}
+
+async function checkEngine(): Promise<CheckResult> {
+  try {
+    await import('webtorrent');
+    return { check: 'engine', level: 'ok', detail: 'WebTorrent loads' };
+  } catch (error) {
+    return {
+      check: 'engine',
+      level: 'fail',
+      detail: `WebTorrent does not load (${(error as Error).message})`,
+      hint: 'run `npm install` again',
+    };
+  }
+}
+
+async function checkDatabase(): Promise<CheckResult> {
+  try {
+    const { default: Database } = await import('better-sqlite3');
+    const database = new Database(':memory:');
+    const row = database.prepare('select sqlite_version() as version').get() as { version: string };
+    database.close();
+    return { check: 'database', level: 'ok', detail: `SQLite ${row.version} (better-sqlite3) loads` };
+  } catch (error) {
+    return {
+      check: 'database',
+      level: 'fail',
+      detail: `better-sqlite3 does not load (${(error as Error).message})`,
+      hint: 'run `npm rebuild better-sqlite3` (needs python3, make and a C++ compiler)',
+    };
+  }
+}
+
+function checkNetwork(config: ChillyConfig): CheckResult {
+  return config.network === 'loopback'
+    ? {
+        check: 'network',
+        level: 'warn',
+        detail: 'loopback: DHT, peer discovery, UPnP and web seeds are off',
+        hint: 'only torrents with reachable trackers will find peers; CHILLY_NETWORK=public turns them on',
+      }
+    : { check: 'network', level: 'ok', detail: 'public: DHT, local peer discovery, UPnP/NAT-PMP and web seeds on' };
+}
+
+function checkTmdb(config: ChillyConfig): CheckResult {
+  const { apiKey, readToken } = config.tmdb;
+  if (apiKey !== undefined || readToken !== undefined) {
+    const which = readToken !== undefined ? 'read token' : 'API key';
+    return { check: 'TMDB', level: 'ok', detail: `${which} configured (${config.tmdb.baseUrl})` };
+  }
+  return {
+    check: 'TMDB',
+    level: 'warn',
+    detail: 'no API key: movie search and details are off (downloads work without)',
+    hint: 'set TMDB_API_KEY or TMDB_READ_TOKEN (free at themoviedb.org)',
+  };
+}

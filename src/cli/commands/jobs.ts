@@ -1,0 +1,172 @@
+/** `ls`, `status`, `pause`, `resume`, `cancel`: one API call each, shown as a table, a card or JSON. */
+import { JOB_STATUSES, type Job, type JobStatus } from '../../domain/job.js';
+import { connect } from '../api-client.js';
+import type { CommandContext } from '../context.js';
+import {
+  type Column,
+  formatBytes,
+  formatEta,
+  formatPercent,
+  formatSpeed,
+  isTransferring,
+  renderTable,
+} from '../format.js';
+import { EXIT, printJson, println, type Style, usageError } from '../io.js';
+
+const PAGE_SIZE = 500;
+/** `ls` without --limit reads every page, up to this many jobs (a guard, not a real-world limit). */
+const MAX_LISTED = 100_000;
+
+export interface ListOptions {
+  status?: string;
+  limit?: string;
+}
+
+export async function runList(ctx: CommandContext, options: ListOptions): Promise<number> {
+  const status = parseStatuses(options.status);
+  const limit = options.limit === undefined ? undefined : parsePositive('--limit', options.limit);
+  const client = await connect(ctx.config());
+  const jobs: Job[] = [];
+  const wanted = limit ?? MAX_LISTED;
+  for (let offset = 0; jobs.length < wanted; ) {
+    const page = await client.list({ status, limit: Math.min(PAGE_SIZE, wanted - jobs.length), offset });
+    jobs.push(...page.jobs);
+    offset += page.jobs.length;
+    if (page.jobs.length === 0 || offset >= page.total) break;
+  }
+  if (ctx.json) {
+    printJson(ctx.io.stdout, jobs);
+    return EXIT.ok;
+  }
+  if (jobs.length === 0) {
+    println(ctx.io.stdout, status.length > 0 ? `No downloads that are ${status.join(' or ')}.` : 'No downloads yet.');
+    return EXIT.ok;
+  }
+  println(
+    ctx.io.stdout,
+    renderTable(jobs, jobColumns(ctx.style), ctx.io.stdout.isTTY ? ctx.io.stdout.columns : undefined),
+  );
+  return EXIT.ok;
+}
+
+function jobColumns(style: Style): Column<Job>[] {
+  return [
+    { header: 'ID', value: (job) => job.id },
+    { header: 'STATUS', value: (job) => job.status },
+    { header: 'DONE', value: (job) => formatPercent(job.progress.fraction), align: 'right' },
+    { header: 'SIZE', value: (job) => formatBytes(job.progress.bytesTotal), align: 'right' },
+    {
+      header: 'DOWN',
+      value: (job) => (isTransferring(job) ? formatSpeed(job.progress.downloadSpeed) : '-'),
+      align: 'right',
+    },
+    { header: 'UP', value: (job) => formatSpeed(job.progress.uploadSpeed), align: 'right' },
+    { header: 'PEERS', value: (job) => (isTransferring(job) ? String(job.progress.peers) : '-'), align: 'right' },
+    { header: 'ETA', value: (job) => (isTransferring(job) ? formatEta(job.progress.etaSeconds) : '-'), align: 'right' },
+    { header: 'NAME', value: (job) => job.name ?? style.dim('(waiting for metadata)'), shrink: true },
+  ];
+}
+
+export async function runStatus(ctx: CommandContext, id: string): Promise<number> {
+  const job = await (await connect(ctx.config())).status(id);
+  if (ctx.json) printJson(ctx.io.stdout, job);
+  else println(ctx.io.stdout, describeJob(job));
+  return EXIT.ok;
+}
+
+/** A job as a short card of "label  value" lines. */
+export function describeJob(job: Job): string {
+  const { progress } = job;
+  const rows: Array<[string, string | undefined]> = [
+    ['id', job.id],
+    ['name', job.name],
+    ['status', job.status],
+    [
+      'progress',
+      `${formatPercent(progress.fraction)}${progress.bytesTotal === null ? '' : ` of ${formatBytes(progress.bytesTotal)}`}` +
+        ` (${formatBytes(progress.bytesDone)} done)`,
+    ],
+    [
+      'speed',
+      isTransferring(job)
+        ? `down ${formatSpeed(progress.downloadSpeed)}, up ${formatSpeed(progress.uploadSpeed)}`
+        : undefined,
+    ],
+    ['peers', isTransferring(job) ? String(progress.peers) : undefined],
+    ['eta', isTransferring(job) ? formatEta(progress.etaSeconds) : undefined],
+    ['uploaded', formatBytes(progress.bytesUploaded)],
+    ['saved in', job.savePath],
+    ['files', job.files === undefined ? undefined : filesSummary(job)],
+    ['info-hash', job.infoHash],
+    ['source', job.sourceUrn],
+    ['added', job.createdAt],
+    ['updated', job.updatedAt],
+    ['error', job.error === undefined ? undefined : `${job.error.code}: ${job.error.message}`],
+  ];
+  return rows
+    .filter((row): row is [string, string] => row[1] !== undefined)
+    .map(([label, value]) => `${label.padEnd(10)} ${value}`)
+    .join('\n');
+}
+
+function filesSummary(job: Job): string {
+  const files = job.files ?? [];
+  const shown = files.slice(0, 5).map((file) => `\n           ${file.path} (${formatBytes(file.length)})`);
+  const more = files.length > 5 ? `\n           … and ${files.length - 5} more` : '';
+  return `${files.length}${shown.join('')}${more}`;
+}
+
+export async function runPause(ctx: CommandContext, id: string): Promise<number> {
+  const job = await (await connect(ctx.config())).pause(id);
+  report(ctx, job, `Paused ${job.id}.`);
+  return EXIT.ok;
+}
+
+export async function runResume(ctx: CommandContext, id: string): Promise<number> {
+  const job = await (await connect(ctx.config())).resume(id);
+  report(ctx, job, `Resumed ${job.id} (${job.status}).`);
+  return EXIT.ok;
+}
+
+export interface CancelOptions {
+  keepData?: boolean;
+  deleteData?: boolean;
+}
+
+export async function runCancel(ctx: CommandContext, id: string, options: CancelOptions): Promise<number> {
+  const keepData = options.keepData === true ? true : options.deleteData === true ? false : undefined;
+  const job = await (await connect(ctx.config())).cancel(id, keepData);
+  const data =
+    keepData === undefined
+      ? 'its files were kept if it was complete, deleted otherwise'
+      : keepData
+        ? 'files kept'
+        : 'files deleted';
+  report(ctx, job, `Cancelled ${job.id} (${data}).`);
+  return EXIT.ok;
+}
+
+function report(ctx: CommandContext, job: Job, message: string): void {
+  if (ctx.json) printJson(ctx.io.stdout, job);
+  else println(ctx.io.stdout, message);
+}
+
+function parseStatuses(text: string | undefined): JobStatus[] {
+  if (text === undefined) return [];
+  const statuses = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const status of statuses) {
+    if (!(JOB_STATUSES as readonly string[]).includes(status)) {
+      throw usageError(`Unknown status ${JSON.stringify(status)} in --status: use ${JOB_STATUSES.join(', ')}.`);
+    }
+  }
+  return statuses as JobStatus[];
+}
+
+export function parsePositive(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw usageError(`${flag} must be a whole number of at least 1.`);
+  return value;
+}

@@ -1,0 +1,92 @@
+/** Numbers and jobs as people read them: sizes in IEC units, speeds, ETAs, aligned tables. */
+import type { Job } from '../domain/job.js';
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '-';
+  let value = Math.max(0, bytes);
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
+}
+
+export function formatSpeed(bytesPerSecond: number): string {
+  return bytesPerSecond > 0 ? `${formatBytes(bytesPerSecond)}/s` : '-';
+}
+
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-';
+  const total = Math.max(0, Math.round(seconds));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const rest = total % 60;
+  if (hours > 0) return `${hours}h${String(minutes).padStart(2, '0')}m`;
+  if (minutes > 0) return `${minutes}m${String(rest).padStart(2, '0')}s`;
+  return `${rest}s`;
+}
+
+export function formatPercent(fraction: number): string {
+  // 99.96 % must not show as 100.0 % before the job is really complete.
+  const tenths = Math.floor(Math.max(0, Math.min(1, fraction)) * 1000);
+  return `${(tenths / 10).toFixed(1)}%`;
+}
+
+export function formatPeers(count: number): string {
+  return `${count} ${count === 1 ? 'peer' : 'peers'}`;
+}
+
+/** Whether the figures (speed, peers, ETA) mean anything in this state. */
+export function isTransferring(job: Job): boolean {
+  return job.status === 'downloading' || job.status === 'verifying';
+}
+
+/** One line about a job, for logs and terminals that are not TTYs. ASCII only. */
+export function progressLine(job: Job): string {
+  const { progress } = job;
+  const parts = [`${job.id}: ${job.status}`, formatPercent(progress.fraction)];
+  if (progress.bytesTotal !== null)
+    parts.push(`${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}`);
+  if (isTransferring(job)) {
+    parts.push(`down ${formatSpeed(progress.downloadSpeed)}`, formatPeers(progress.peers));
+    parts.push(`ETA ${formatEta(progress.etaSeconds)}`);
+  }
+  return parts.join(', ');
+}
+
+export interface Column<Row> {
+  header: string;
+  value(row: Row): string;
+  align?: 'left' | 'right';
+  /** The one column that gives up width when the terminal is narrow. */
+  shrink?: boolean;
+}
+
+/** A plain-text table: a header row, columns two spaces apart, no borders (easy to grep and cut). */
+export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], maxWidth?: number): string {
+  const cells = rows.map((row) => columns.map((column) => column.value(row)));
+  const widths = columns.map((column, index) =>
+    Math.max(column.header.length, ...cells.map((line) => (line[index] ?? '').length)),
+  );
+  if (maxWidth !== undefined) {
+    const shrinkIndex = columns.findIndex((column) => column.shrink);
+    const total = widths.reduce((sum, width) => sum + width, 0) + 2 * (columns.length - 1);
+    const shrinkWidth = widths[shrinkIndex];
+    if (shrinkIndex >= 0 && shrinkWidth !== undefined && total > maxWidth) {
+      widths[shrinkIndex] = Math.max(columns[shrinkIndex]?.header.length ?? 4, shrinkWidth - (total - maxWidth), 8);
+    }
+  }
+  const line = (values: readonly string[]): string =>
+    values
+      .map((value, index) => {
+        const width = widths[index] ?? 0;
+        const text = value.length > width ? `${value.slice(0, Math.max(0, width - 1))}…` : value;
+        return columns[index]?.align === 'right' ? text.padStart(width) : text.padEnd(width);
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((column) => column.header)), ...cells.map(line)].join('\n');
+}

@@ -1,0 +1,122 @@
+/**
+ * What `chilly add` and `chilly download` accept: a magnet URI, a bare info-hash, an http(s) URL
+ * of a .torrent, or a .torrent file. The CLI reads files and URLs itself and hands the bytes on,
+ * so the server never opens paths or URLs a client names.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { assertValidJobId } from '../domain/job.js';
+import { isBareInfoHash, MAX_TORRENT_FILE_BYTES, resolveTorrentSource } from '../downloaders/torrent-source.js';
+import { CliError, usageError } from './io.js';
+
+export type CliSource =
+  | { kind: 'magnet'; sourceUrn: string; infoHash: string; name: string | undefined }
+  | { kind: 'torrent'; bytes: Uint8Array; infoHash: string; name: string | undefined; origin: string };
+
+const URL_TIMEOUT_MS = 30_000;
+
+/** Resolves the argument into a magnet or .torrent bytes, parsed, so bad input fails before the server sees it. */
+export async function readSource(argument: string, cwd: string): Promise<CliSource> {
+  const value = argument.trim();
+  if (/^magnet:/i.test(value) || isBareInfoHash(value)) {
+    const parsed = await resolveTorrentSource({ sourceType: 'torrent', sourceUrn: value });
+    return { kind: 'magnet', sourceUrn: value, infoHash: parsed.infoHash, name: parsed.name };
+  }
+  let bytes: Uint8Array;
+  let origin: string;
+  if (/^https?:\/\//i.test(value)) {
+    bytes = await fetchTorrent(value);
+    origin = value;
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    throw usageError(`Cannot add ${JSON.stringify(value)}: only http(s) URLs of .torrent files are supported.`);
+  } else {
+    origin = path.resolve(cwd, value);
+    bytes = await readTorrentFile(origin, value);
+  }
+  const parsed = await resolveTorrentSource({ sourceType: 'torrent', torrentFile: bytes });
+  return { kind: 'torrent', bytes, infoHash: parsed.infoHash, name: parsed.name, origin };
+}
+
+async function readTorrentFile(file: string, given: string): Promise<Uint8Array> {
+  const stats = await stat(file).catch(() => undefined);
+  if (stats === undefined) {
+    throw usageError(
+      `${JSON.stringify(given)} is not a magnet URI, an info-hash, an http(s) URL or an existing .torrent file.`,
+    );
+  }
+  if (!stats.isFile()) throw usageError(`${file} is not a file.`);
+  if (stats.size > MAX_TORRENT_FILE_BYTES) {
+    throw new CliError(`${file} is larger than a .torrent file can be (10 MiB).`, { code: 'invalid_torrent' });
+  }
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? String(cause);
+    throw new CliError(`Cannot read ${file} (${code}).`, { code: 'torrent_file_unreadable', cause });
+  }
+}
+
+async function fetchTorrent(url: string): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(URL_TIMEOUT_MS), redirect: 'follow' });
+  } catch (cause) {
+    throw new CliError(`Cannot download ${url} (${cause instanceof Error ? cause.message : String(cause)}).`, {
+      code: 'torrent_file_unreadable',
+      cause,
+    });
+  }
+  if (!response.ok || response.body === null) {
+    throw new CliError(`Cannot download ${url}: HTTP ${response.status}.`, { code: 'torrent_file_unreadable' });
+  }
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > MAX_TORRENT_FILE_BYTES) {
+    await response.body.cancel();
+    throw new CliError(`${url} is larger than a .torrent file can be (10 MiB).`, { code: 'invalid_torrent' });
+  }
+  // The length header may lie or be absent: count while reading, and stop at the limit.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += (chunk as Uint8Array).byteLength;
+    if (size > MAX_TORRENT_FILE_BYTES) {
+      throw new CliError(`${url} is larger than a .torrent file can be (10 MiB).`, { code: 'invalid_torrent' });
+    }
+    chunks.push(chunk as Uint8Array);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** Checks a job id given with --id; a bad one is a usage error. */
+export function checkJobId(id: string): string {
+  try {
+    assertValidJobId(id);
+  } catch (error) {
+    throw usageError(error instanceof Error ? error.message : String(error), 'invalid_job_id');
+  }
+  return id;
+}
+
+/**
+ * A job id people can type, from the torrent's name: "Big Buck Bunny (2008) [1080p]" becomes
+ * "big-buck-bunny-2008-1080p". Without a usable name, the info-hash's first 12 characters.
+ */
+export function defaultJobId(source: Pick<CliSource, 'name' | 'infoHash'>): string {
+  const slug = (source.name ?? '')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/\.(mkv|mp4|avi|m4v|webm|mov|torrent)$/, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64)
+    .replace(/-+$/, '');
+  return slug.length >= 2 ? slug : source.infoHash.slice(0, 12);
+}
+
+/** The fallback when the name-based id is taken by another torrent: the name plus a piece of the hash. */
+export function disambiguatedJobId(source: Pick<CliSource, 'name' | 'infoHash'>): string {
+  const base = defaultJobId(source);
+  const suffix = source.infoHash.slice(0, 8);
+  return base.startsWith(source.infoHash.slice(0, 12)) ? source.infoHash : `${base}-${suffix}`;
+}
