@@ -8,6 +8,7 @@ import path from 'node:path';
 import { TOKEN_FILE_NAME } from '../api/token.js';
 import type { ChillyConfig } from '../config.js';
 import type { Job, JobStatus } from '../domain/job.js';
+import type { MovieSearchPage } from '../metadata/metadata-fetcher.js';
 import type { JobPage } from '../service/service-types.js';
 import { CliError } from './io.js';
 import { type SseMessage, SseParser } from './sse.js';
@@ -104,6 +105,14 @@ export class ApiClient {
     if (query.offset !== undefined) params.set('offset', String(query.offset));
     const search = params.size > 0 ? `?${params}` : '';
     return (await this.request('GET', `/downloads${search}`)).body as JobPage;
+  }
+
+  /** GET /metadata/search: movies at TMDB, asked by the server (its key, its cache). */
+  async searchMovies(query: string, options: { year?: number; page?: number } = {}): Promise<MovieSearchPage> {
+    const params = new URLSearchParams({ query });
+    if (options.year !== undefined) params.set('year', String(options.year));
+    if (options.page !== undefined) params.set('page', String(options.page));
+    return (await this.request('GET', `/metadata/search?${params}`)).body as MovieSearchPage;
   }
 
   async health(timeoutMs?: number): Promise<Health> {

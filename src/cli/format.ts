@@ -1,4 +1,4 @@
-/** Numbers and jobs as people read them: sizes in IEC units, speeds, ETAs, aligned tables. */
+/** Numbers and jobs as people read them: sizes in IEC units, speeds, ETAs, ratings, short texts, aligned tables. */
 import type { Job } from '../domain/job.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -37,6 +37,27 @@ export function formatPercent(fraction: number): string {
 
 export function formatPeers(count: number): string {
   return `${count} ${count === 1 ? 'peer' : 'peers'}`;
+}
+
+/** A TMDB rating (0-10) with one decimal; `-` while nobody has voted. */
+export function formatRating(rating: number | null | undefined): string {
+  return rating === null || rating === undefined || !Number.isFinite(rating) ? '-' : rating.toFixed(1);
+}
+
+/**
+ * Text as one line of at most `max` characters: whitespace collapsed, and when longer, cut at the
+ * last word that fits with an ellipsis. `-` when there is no text.
+ */
+export function shortenText(text: string | null | undefined, max: number): string {
+  const line = (text ?? '').replace(/\s+/g, ' ').trim();
+  // Code points, so that a cut never splits a character in two.
+  const chars = Array.from(line);
+  if (chars.length === 0) return '-';
+  if (chars.length <= max) return line;
+  const cut = chars.slice(0, Math.max(1, max - 1)).join('');
+  const space = cut.lastIndexOf(' ');
+  const words = space > cut.length / 2 ? cut.slice(0, space) : cut;
+  return `${words.replace(/[\s,;:.–—-]+$/u, '')}…`;
 }
 
 /** Whether the figures (speed, peers, ETA) mean anything in this state. */

@@ -19,6 +19,7 @@ Examples:
   chilly ls                                 every download, as a table
   chilly status night-1968 --json           one download, for scripts
   chilly pause night-1968 / chilly resume night-1968 / chilly cancel night-1968 --keep-data
+  chilly search blade runner --year 1982   find a film at TMDB (the server needs a TMDB key)
   chilly download 'magnet:?xt=urn:btih:…' -o ~/Videos   no server: download right here
   chilly doctor                             check the setup
 
@@ -118,6 +119,21 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .addOption(new Option('--keep-data', 'keep the downloaded files').conflicts('deleteData'))
     .option('--delete-data', 'delete the downloaded files, even of a complete download');
   json(cancel).action(action(async (ctx, [id], options) => (await jobs()).runCancel(ctx, id ?? '', options)));
+
+  program.commandsGroup('Movies (TMDB, through the server):');
+  json(
+    program
+      .command('search')
+      .argument('<title...>', "the film's title (quotes optional)")
+      .description("search TMDB for a film by title, with the server's TMDB key")
+      .option('--year <year>', 'only films released this year')
+      .option('--page <number>', 'page of results (20 a page)'),
+  ).action(
+    // A variadic argument arrives as one array: `chilly search blade runner` searches "blade runner".
+    action(async (ctx, args, options) =>
+      (await import('./commands/search.js')).runSearch(ctx, args.flat().join(' '), options),
+    ),
+  );
 
   program.commandsGroup('Without a server:');
   json(
