@@ -3,10 +3,10 @@
  * Read from the jobs and their links only, so it works offline and without a TMDB key (jobs
  * without a movie show with `movie: null` and are found by their torrent name).
  */
-import { ChillyError } from '../domain/errors.js';
 import type { Job } from '../domain/job.js';
 import type { MovieInfo } from '../metadata/metadata-fetcher.js';
 import { normalizeTitle } from '../metadata/title-match.js';
+import { pageBounds } from './paging.js';
 import type { DownloadServiceApi } from './service-types.js';
 
 export interface LibraryQuery {
@@ -40,12 +40,7 @@ export function libraryPage(
   movieOf: (jobId: string) => MovieInfo | null,
   query: LibraryQuery = {},
 ): LibraryPage {
-  const limit = query.limit ?? 50;
-  const offset = query.offset ?? 0;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-    throw new ChillyError('validation_failed', 'limit must be an integer from 1 to 500.');
-  }
-  if (!Number.isInteger(offset) || offset < 0) throw new ChillyError('validation_failed', 'offset must be >= 0.');
+  const { limit, offset } = pageBounds(query);
   const words = normalizeTitle(query.query ?? '')
     .split(' ')
     .filter((word) => word !== '');

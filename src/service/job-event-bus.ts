@@ -1,0 +1,30 @@
+import { EventEmitter } from 'node:events';
+import type { Job } from '../domain/job.js';
+import { EventLog } from './event-log.js';
+import type { DownloadServiceEvents, JobEvent, JobEventType } from './service-types.js';
+
+/** The service's job events: numbered and kept (see `EventLog`) for reconnecting clients, and sent to subscribers. */
+export class JobEventBus {
+  private readonly log = new EventLog();
+  private readonly emitter = new EventEmitter<DownloadServiceEvents>();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  publish(type: JobEventType, job: Job): void {
+    const event = this.log.append(type, job);
+    this.emitter.emit('job', event);
+  }
+
+  /** See `EventLog.since`. */
+  since(lastEventId: number): JobEvent[] | undefined {
+    return this.log.since(lastEventId);
+  }
+
+  /** Returns the unsubscribe function. */
+  subscribe(listener: (event: JobEvent) => void): () => void {
+    this.emitter.on('job', listener);
+    return () => this.emitter.off('job', listener);
+  }
+}

@@ -1,0 +1,274 @@
+import type { SeedingPolicy } from '../config.js';
+import { type ChillyError, isChillyError, toChillyError } from '../domain/errors.js';
+import type { Job, JobError } from '../domain/job.js';
+import type { Downloader } from '../downloaders/downloader.js';
+import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
+import type { JobEventBus } from './job-event-bus.js';
+import type { JobViews } from './job-views.js';
+import type { KeyedLock } from './keyed-lock.js';
+import type { LiveJobs } from './live-jobs.js';
+import { Seeding } from './seeding.js';
+import type { StatusWriter } from './status-writer.js';
+
+export interface JobRunnerOptions {
+  jobs: JobsRepository;
+  downloader: Downloader;
+  /** Jobs downloading at once; the rest wait as `queued`. */
+  maxActive: number;
+  seedingPolicy: SeedingPolicy;
+  locks: KeyedLock;
+  events: JobEventBus;
+  statuses: StatusWriter;
+  live: LiveJobs;
+  views: JobViews;
+  warn: (message: string, cause?: unknown) => void;
+  /** Whether the service is closing: nothing is started, and the engine's events are ignored. */
+  isClosed: () => boolean;
+}
+
+/**
+ * The jobs handed to the engine: the queue that starts them, the download slots they hold, and
+ * what the engine reports about them (metadata, progress, completion, failure).
+ */
+export class JobRunner {
+  /** Completed jobs still in the engine, uploading. */
+  readonly seeding: Seeding;
+  /** driver.start calls in flight: a release must wait for them, or the driver would keep the job. */
+  private readonly starting = new Map<string, Promise<unknown>>();
+  /** Jobs handed to the driver and not finished: they hold a download slot. */
+  private readonly active = new Set<string>();
+  private pumping = false;
+
+  private readonly jobs: JobsRepository;
+  private readonly downloader: Downloader;
+  private readonly maxActive: number;
+  private readonly locks: KeyedLock;
+  private readonly events: JobEventBus;
+  private readonly statuses: StatusWriter;
+  private readonly live: LiveJobs;
+  private readonly views: JobViews;
+  private readonly warn: (message: string, cause?: unknown) => void;
+  private readonly isClosed: () => boolean;
+
+  constructor(options: JobRunnerOptions) {
+    this.jobs = options.jobs;
+    this.downloader = options.downloader;
+    this.maxActive = options.maxActive;
+    this.locks = options.locks;
+    this.events = options.events;
+    this.statuses = options.statuses;
+    this.live = options.live;
+    this.views = options.views;
+    this.warn = options.warn;
+    this.isClosed = options.isClosed;
+    this.seeding = new Seeding({
+      policy: options.seedingPolicy,
+      locks: this.locks,
+      live: this.live,
+      letGo: (id) => this.letGo(id),
+      stopped: (id) => {
+        const stored = this.jobs.get(id);
+        if (stored !== undefined) this.events.publish('seeding_stopped', this.views.view(stored));
+      },
+      warn: this.warn,
+    });
+  }
+
+  /** Jobs holding a download slot. */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** Whether the job holds a download slot. */
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  /** Whether the job is in the engine: downloading, or completed and seeding. */
+  isRunning(id: string): boolean {
+    return this.active.has(id) || this.seeding.has(id);
+  }
+
+  /** Starts queued jobs, oldest first, while there are free slots. */
+  async pump(): Promise<void> {
+    if (this.pumping || this.isClosed()) return;
+    this.pumping = true;
+    try {
+      this.statuses.retryUnsaved();
+      while (this.active.size < this.maxActive && !this.isClosed()) {
+        const next = this.jobs.page(['queued'], 1, 0).jobs[0];
+        if (next === undefined) break;
+        await this.start(next);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Takes a job off the driver (its data stays), saving resume data first when asked. */
+  async release(id: string, stored: StoredJob, options: { keepResume: boolean }): Promise<void> {
+    await this.starting.get(id)?.catch(() => undefined);
+    this.safely(id, () => {
+      if (options.keepResume) this.live.saveResume(id, stored, { synced: false });
+      this.live.persistProgress(id);
+    });
+    this.active.delete(id);
+    this.seeding.forget(id);
+    this.live.forget(id);
+    await this.letGo(id);
+  }
+
+  /** Saves every running job's resume data (files synced), then stops the engine. */
+  async stop(): Promise<void> {
+    for (const id of this.active) {
+      // A failed save must not keep the engine running or the database open.
+      this.safely(id, () => {
+        const stored = this.jobs.get(id);
+        if (stored !== undefined) this.live.saveResume(id, stored, { synced: true });
+      });
+    }
+    this.seeding.clear();
+    try {
+      await this.downloader.destroy();
+    } finally {
+      this.active.clear();
+    }
+  }
+
+  private async start(stored: StoredJob): Promise<void> {
+    const { job } = stored;
+    this.active.add(job.id);
+    try {
+      this.statuses.write(job.id, 'downloading', undefined);
+      const resume = this.live.usableResume(stored);
+      const started = this.downloader.start(
+        {
+          id: job.id,
+          sourceType: job.sourceType,
+          ...(stored.torrentFile === undefined ? { sourceUrn: job.sourceUrn } : { torrentFile: stored.torrentFile }),
+        },
+        {
+          ...(resume === undefined ? {} : { resume }),
+          ...(job.selectedFiles === undefined ? {} : { selectedFiles: job.selectedFiles }),
+          sequential: job.sequential,
+        },
+      );
+      this.starting.set(job.id, started);
+      await started;
+      this.live.started(job.id);
+    } catch (error) {
+      this.active.delete(job.id);
+      this.live.drop(job.id);
+      this.fail(job.id, toChillyError(error, 'download_failed').toJSON());
+    } finally {
+      this.starting.delete(job.id);
+    }
+  }
+
+  /** Takes a job off the driver, its data kept; one the driver no longer has is off already. */
+  private async letGo(id: string): Promise<void> {
+    try {
+      await this.downloader.cancel(id, { keepData: true });
+    } catch (error) {
+      if (!isChillyError(error, 'job_not_found')) throw error;
+    }
+  }
+
+  /** The job failed: it is in `error` (shown even if the database refuses the write). */
+  private fail(id: string, error: JobError): void {
+    this.statuses.record(id, 'error', error);
+    this.events.publish('error', this.views.require(id));
+  }
+
+  // ---- driver events ----------------------------------------------------------------------
+
+  /** Listens to the driver's events for the life of the service. */
+  listen(): void {
+    const d = this.downloader;
+    d.on('started', (job) => this.onStarted(job));
+    d.on('metadata', (job) => this.onMetadata(job));
+    d.on('progress', (job) => this.onProgress(job));
+    d.on('completed', (job) => this.onCompleted(job));
+    d.on('error', (error, job) => this.onDriverError(error, job));
+  }
+
+  private isOurs(id: string): boolean {
+    return !this.isClosed() && this.isRunning(id);
+  }
+
+  /** Takes in the driver's figures for a job that is ours; false (and nothing done) for any other. */
+  private track(job: Job): boolean {
+    if (!this.isOurs(job.id)) return false;
+    this.live.update(job);
+    return true;
+  }
+
+  private onStarted(job: Job): void {
+    if (!this.track(job)) return;
+    this.events.publish('started', this.views.require(job.id));
+  }
+
+  private onMetadata(job: Job): void {
+    if (!this.track(job)) return;
+    this.safely(job.id, () => {
+      // Only what the metadata says: the engine may not have counted the data on disk yet.
+      this.jobs.setMetadata(job.id, { name: job.name, files: job.files, bytesTotal: job.progress.bytesTotal });
+      const state = this.downloader.resumeState?.(job.id);
+      if (state !== undefined) this.jobs.setTorrentFile(job.id, state.torrentFile);
+    });
+  }
+
+  private onProgress(job: Job): void {
+    if (!this.track(job)) return;
+    if (this.live.persistDue(job.id)) {
+      this.safely(job.id, () => {
+        this.live.persistProgress(job.id);
+        const stored = this.jobs.get(job.id);
+        if (stored !== undefined && this.active.has(job.id)) this.live.saveResume(job.id, stored, { synced: false });
+      });
+    }
+    this.events.publish('progress', this.views.require(job.id));
+    this.seeding.checkRatio(job);
+  }
+
+  private onCompleted(job: Job): void {
+    if (!this.active.has(job.id) || this.isClosed()) return;
+    this.live.update(job);
+    this.active.delete(job.id);
+    this.safely(job.id, () => this.live.persistProgress(job.id));
+    this.statuses.record(job.id, 'completed', undefined);
+    this.safely(job.id, () => this.live.deleteResume(job.id));
+    this.events.publish('completed', this.views.require(job.id));
+    this.seeding.start(job);
+    void this.pump();
+  }
+
+  private onDriverError(error: ChillyError, job: Job): void {
+    if (!this.isOurs(job.id)) return;
+    const wasSeeding = this.seeding.has(job.id);
+    this.locks
+      .run(job.id, async () => {
+        const stored = this.jobs.get(job.id);
+        if (stored === undefined) return;
+        await this.release(job.id, stored, { keepResume: !wasSeeding });
+        if (wasSeeding) {
+          // The movie is complete; a seeding failure only ends the upload.
+          this.warn(`Job ${job.id}: seeding stopped: ${error.message}`);
+          this.events.publish('seeding_stopped', this.views.require(job.id));
+        } else {
+          this.fail(job.id, error.toJSON());
+        }
+        await this.pump();
+      })
+      .catch((cause: unknown) => this.warn(`Job ${job.id}: could not handle an engine error`, cause));
+  }
+
+  /** Background writes have no caller to fail: report them instead of crashing the process. */
+  private safely(id: string, write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.warn(`Job ${id}: could not save its state`, error);
+    }
+  }
+}

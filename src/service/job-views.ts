@@ -1,0 +1,34 @@
+import type { Job, JobMovie } from '../domain/job.js';
+import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
+import type { LiveJobs } from './live-jobs.js';
+import type { StatusWriter } from './status-writer.js';
+
+/**
+ * Jobs as callers see them: the stored job, with a status the database refused (`StatusWriter`)
+ * and the engine's fresher figures (`LiveJobs`), plus its movie when the service was given `movies`.
+ */
+export class JobViews {
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly statuses: StatusWriter,
+    private readonly live: LiveJobs,
+    private readonly movies: ((jobId: string) => JobMovie | null) | undefined,
+  ) {}
+
+  view(stored: StoredJob): Job {
+    const job = this.live.overlay(this.statuses.shown(stored.job));
+    if (this.movies === undefined) return job;
+    let movie: JobMovie | null = null;
+    try {
+      movie = this.movies(job.id);
+    } catch {
+      // Decoration only: a failed read must not fail a status call or a progress event.
+    }
+    return { ...job, movie };
+  }
+
+  /** The job's view; throws `job_not_found`. */
+  require(id: string): Job {
+    return this.view(this.jobs.require(id));
+  }
+}

@@ -1,0 +1,85 @@
+import type { SeedingPolicy } from '../config.js';
+import type { Job } from '../domain/job.js';
+import type { KeyedLock } from './keyed-lock.js';
+import type { LiveJobs } from './live-jobs.js';
+
+export interface SeedingOptions {
+  policy: SeedingPolicy;
+  /** The per-job lock: a stop takes it, like any command on the job. */
+  locks: KeyedLock;
+  live: LiveJobs;
+  /** Takes the job off the engine, its data kept; throws what the engine throws. */
+  letGo: (id: string) => Promise<void>;
+  /** Called when a job's upload has ended (to publish `seeding_stopped`). */
+  stopped: (id: string) => void;
+  warn: (message: string, cause?: unknown) => void;
+}
+
+/**
+ * Completed jobs still in the engine, uploading, and when each stops: at the policy's ratio or
+ * after its minutes, whichever comes first (at once when either is 0).
+ */
+export class Seeding {
+  /** Per seeding job, the timer that ends its upload after the policy's minutes. */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly options: SeedingOptions) {}
+
+  has(id: string): boolean {
+    return this.timers.has(id);
+  }
+
+  /** A job just completed: it uploads until the policy says stop. */
+  start(job: Job): void {
+    const { ratio, minutes } = this.options.policy;
+    if (ratio === 0 || minutes === 0) {
+      void this.stop(job.id);
+      return;
+    }
+    const timer = setTimeout(() => void this.stop(job.id), minutes * 60_000);
+    timer.unref();
+    this.timers.set(job.id, timer);
+  }
+
+  /** Stops a seeding job's upload once it has uploaded `ratio` times its size. */
+  checkRatio(job: Job): void {
+    if (!this.timers.has(job.id)) return;
+    const total = job.progress.bytesTotal ?? 0;
+    if (total > 0 && job.progress.bytesUploaded / total >= this.options.policy.ratio) void this.stop(job.id);
+  }
+
+  /** Ends a completed job's upload, under the job's lock. */
+  stop(id: string): Promise<void> {
+    return this.options.locks.run(id, () => this.stopNow(id));
+  }
+
+  /** Ends a completed job's upload; the caller holds the job's lock. */
+  async stopNow(id: string): Promise<void> {
+    this.forget(id);
+    // Runs from timers with no caller to tell: a refused write is a warning, not a crash.
+    try {
+      this.options.live.persistProgress(id);
+    } catch (error) {
+      this.options.warn(`Job ${id}: could not save its upload figures`, error);
+    }
+    this.options.live.drop(id);
+    try {
+      await this.options.letGo(id);
+    } catch (error) {
+      this.options.warn(`Job ${id}: could not stop seeding`, error);
+    }
+    this.options.stopped(id);
+  }
+
+  /** No longer counts the job as seeding (it has left the engine some other way). */
+  forget(id: string): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+  }
+
+  /** Forgets every seeding job (the engine is being stopped). */
+  clear(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+}
