@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -112,6 +112,18 @@ export async function writeDeterministicFile(file: string, size: number, seed: s
   out.end();
   await finished(out);
   return hash.digest('hex');
+}
+
+/** `length` bytes of `file` from `start`, to compare what a reader got with the source. */
+export async function readBytes(file: string, start: number, length: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, start);
+    return buffer;
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function sha256File(file: string): Promise<string> {

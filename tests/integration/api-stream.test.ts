@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +18,7 @@ import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorren
 import { DownloadService } from '../../src/service/download-service.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { assertMatchesContract } from '../helpers/api-contract.js';
-import { createLoopbackSwarm, type LoopbackSwarm, sha256File } from '../helpers/loopback-swarm.js';
+import { createLoopbackSwarm, type LoopbackSwarm, readBytes, sha256File } from '../helpers/loopback-swarm.js';
 import {
   ffmpegUnavailableReason,
   killMediaTools,
@@ -137,17 +137,6 @@ function request(
     });
     req.end();
   });
-}
-
-async function readSource(file: string, start: number, length: number): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, start);
-    return buffer;
-  } finally {
-    await handle.close();
-  }
 }
 
 async function streamUrl(server: StreamingServer, id: string, fileIndex?: number): Promise<string> {
@@ -273,7 +262,7 @@ describe('a player watches a real video while it downloads', { skip: ffmpegMissi
       assert.equal(response.statusCode, 206);
       assert.equal(response.headers['content-range'], `bytes ${start}-${end}/${film.length}`);
       assert.equal(response.headers['content-type'], 'video/x-matroska');
-      const expected = await readSource(film.source, start, end - start + 1);
+      const expected = await readBytes(film.source, start, end - start + 1);
       assert.ok(response.body.equals(expected), `reader ${n} (bytes ${start}-${end}) got the seeded bytes`);
     }
   });
@@ -281,7 +270,7 @@ describe('a player watches a real video while it downloads', { skip: ffmpegMissi
   it('handles range edge cases per RFC 9110 on the real server', async () => {
     const suffix = await request(url, { headers: { range: 'bytes=-500' } });
     assert.equal(suffix.statusCode, 206);
-    assert.ok(suffix.body.equals(await readSource(film.source, film.length - 500, 500)));
+    assert.ok(suffix.body.equals(await readBytes(film.source, film.length - 500, 500)));
 
     const pastEnd = await request(url, { headers: { range: `bytes=${film.length}-` } });
     assert.equal(pastEnd.statusCode, 416);
@@ -319,7 +308,7 @@ describe('a player watches a real video while it downloads', { skip: ffmpegMissi
     }
     const bearer = await request(plain.href, { headers: { range: 'bytes=0-15', ...server.auth } });
     assert.equal(bearer.statusCode, 206);
-    assert.ok(bearer.body.equals(await readSource(film.source, 0, 16)));
+    assert.ok(bearer.body.equals(await readBytes(film.source, 0, 16)));
   });
 
   it('the whole file streams to the end and matches the seeded one', async () => {
@@ -357,7 +346,7 @@ describe('a player that goes away, or data that does not come, leaves nothing be
     const first = await request(url, { headers: { range: `bytes=0-${pieceLength - 1}` } });
     assert.equal(first.statusCode, 206);
     const source = path.join(swarm.dataDir, 'Leak.mkv');
-    assert.ok(first.body.equals(await readSource(source, 0, pieceLength)));
+    assert.ok(first.body.equals(await readBytes(source, 0, pieceLength)));
     // From here on, what is missing stays missing.
     await swarm.stopSeeder();
 

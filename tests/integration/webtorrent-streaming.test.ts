@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { Job } from '../../src/domain/job.js';
 import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorrent-downloader.js';
-import { createLoopbackSwarm, sha256File } from '../helpers/loopback-swarm.js';
+import { createLoopbackSwarm, readBytes, sha256File } from '../helpers/loopback-swarm.js';
 import { tempDir, waitForEvent } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
-
-async function readBytes(file: string, start: number, length: number): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, start);
-    return buffer;
-  } finally {
-    await handle.close();
-  }
-}
 
 describe('WebTorrentDownloader: file selection and reading ahead of the download', () => {
   test('only the selected files are downloaded, and the job completes when they are', async () => {
