@@ -1,0 +1,30 @@
+#!/bin/sh
+# A node_modules overlay with patched engine packages, for `bench:perf --variant NAME:bundle-dir=DIR/chilly-perf`:
+# DIR/node_modules links every package of the repository, except the patched ones (and webtorrent,
+# their importer), which are copies with the patches applied. Nothing in the repository changes.
+#
+#   bench/perf/make-overlay.sh /tmp/chilly-overlay-x bench/perf/patches/A.patch [B.patch …]
+set -eu
+[ $# -ge 1 ] || { echo "usage: $0 OUT_DIR [PATCH…]" >&2; exit 2; }
+out=$1
+shift
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+case "$out" in /tmp/*) ;; *) echo "$0: OUT_DIR must be under /tmp" >&2; exit 2 ;; esac
+rm -rf "$out"
+mkdir -p "$out/node_modules" "$out/chilly-perf"
+for entry in "$repo"/node_modules/* "$repo"/node_modules/.bin; do
+  ln -s "$entry" "$out/node_modules/$(basename "$entry")"
+done
+copy() {
+  if [ -L "$out/node_modules/$1" ]; then
+    rm "$out/node_modules/$1"
+    cp -R "$repo/node_modules/$1" "$out/node_modules/$1"
+  fi
+}
+copy webtorrent
+for patch in "$@"; do
+  patch=$(cd "$(dirname "$patch")" && pwd)/$(basename "$patch")
+  for pkg in $(sed -n -E 's#^\+\+\+ b/node_modules/([^/]+)/.*#\1#p' "$patch" | sort -u); do copy "$pkg"; done
+  (cd "$out" && patch -s -p1 < "$patch")
+done
+echo "$out/chilly-perf"
