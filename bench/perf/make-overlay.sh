@@ -1,7 +1,7 @@
 #!/bin/sh
 # A node_modules overlay with patched engine packages, for `bench:perf --variant NAME:bundle-dir=DIR/chilly-perf`:
-# DIR/node_modules links every package of the repository, except the patched ones (and webtorrent,
-# their importer), which are copies with the patches applied. Nothing in the repository changes.
+# DIR/node_modules links every package of the repository, except the data-path packages, which are
+# copies with the patches applied. Nothing in the repository changes.
 #
 #   bench/perf/make-overlay.sh /tmp/chilly-overlay-x bench/perf/patches/A.patch [B.patch …]
 set -eu
@@ -21,7 +21,11 @@ copy() {
     cp -R "$repo/node_modules/$1" "$out/node_modules/$1"
   fi
 }
-copy webtorrent
+# The data path is copied whole, so a patched package is found by its importer (a symlinked
+# package would resolve its imports from the repository's node_modules instead).
+for pkg in webtorrent bittorrent-protocol torrent-piece immediate-chunk-store fs-chunk-store random-access-file; do
+  copy "$pkg"
+done
 for patch in "$@"; do
   patch=$(cd "$(dirname "$patch")" && pwd)/$(basename "$patch")
   for pkg in $(sed -n -E 's#^\+\+\+ b/node_modules/([^/]+)/.*#\1#p' "$patch" | sort -u); do copy "$pkg"; done

@@ -31,8 +31,9 @@ import {
 } from './clients.js';
 import { summariseProfile } from './cpuprofile-summary.js';
 import { CASES, type CaseSpec, type Fixture, prepareFixture, torrentFileFor, verifyDownload } from './fixtures.js';
+import { readPerfSamples, summarisePerf } from './perf-summary.js';
 import { TreeSampler } from './proc.js';
-import { killAllNow, stopAll } from './spawn.js';
+import { killAllNow, Managed, stopAll } from './spawn.js';
 import { startBenchTracker } from './tracker.js';
 
 const MiB = 1024 * 1024;
@@ -55,6 +56,7 @@ const { values: opts } = parseArgs({
     'piece-kib': { type: 'string' },
     'timeout-s': { type: 'string' },
     profile: { type: 'boolean', default: false },
+    perf: { type: 'boolean', default: false },
     'profile-dir': { type: 'string', default: path.join(os.tmpdir(), 'chilly-perf-profiles') },
     'torrent-opts': { type: 'string' },
     'client-opts': { type: 'string' },
@@ -83,6 +85,8 @@ const USAGE = `npm run bench:perf -- [options]
   --piece-kib N              piece size (default: create-torrent's choice)
   --timeout-s N              per download (default 60 + size at 8 MiB/s)
   --profile                  node --cpu-prof for our processes; prints the top functions
+  --perf                     \`perf record -g\` every leecher (all threads + kernel) up to completion;
+                             prints where its CPU went (needs perf; files in --profile-dir)
   --torrent-opts JSON        extra WebTorrent add() options for ours/wt (e.g. '{"storeCacheSlots":0}')
   --client-opts JSON         extra WebTorrent client options for wt
   --node-args "ARGS"         extra node flags for ours/wt/chilly (e.g. "--max-semi-space-size=4")
@@ -364,6 +368,8 @@ interface RunResult {
 }
 
 const results: RunResult[] = [];
+const PERF_HZ = 499;
+const perfFiles: { file: string; pid: number; name: string }[] = [];
 const loadBefore = os.loadavg();
 const startedAt = new Date();
 
@@ -392,6 +398,7 @@ async function runOne(
   let result: RunResult;
   let started: Awaited<ReturnType<LeecherSpec['start']>> | undefined;
   let sampler: TreeSampler | undefined;
+  let perfRecord: Managed | undefined;
   try {
     started = await leecher.start({
       torrentPath,
@@ -409,6 +416,22 @@ async function runOne(
       ...(opts['client-opts'] === undefined ? {} : { clientOpts: opts['client-opts'] }),
     });
     sampler = new TreeSampler(started.process.pid, 100);
+    if (opts.perf) {
+      await mkdir(profileDir, { recursive: true });
+      const file = path.join(profileDir, `${path.basename(runDir).replace(/[^\w.-]/g, '_')}.perf.data`);
+      perfRecord = new Managed('perf', 'perf', [
+        'record',
+        '-q',
+        '-F',
+        String(PERF_HZ),
+        '-g',
+        '-p',
+        String(started.process.pid),
+        '-o',
+        file,
+      ]);
+      perfFiles.push({ file, pid: started.process.pid, name: path.basename(runDir) });
+    }
     const completedAt = await withTimeout(started.completed, timeoutMs, `${leecher.id} download`);
     const usage = sampler.sample();
     const seederUsage = seederSampler.sample();
@@ -431,6 +454,12 @@ async function runOne(
     if (started !== undefined) log(`  --- ${leecher.id} output (tail) ---\n${started.process.log().slice(-3000)}`);
     log(`  --- seeder ${seeder.id} output (tail) ---\n${seeder.process.log().slice(-3000)}`);
   } finally {
+    if (perfRecord !== undefined) {
+      // SIGINT: perf writes its file and leaves.
+      perfRecord.child.kill('SIGINT');
+      await Promise.race([perfRecord.exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+      await perfRecord.stop();
+    }
     sampler?.stop();
     seederSampler.stop();
     await started?.stop().catch((error: Error) => log(`  stopping ${leecher.id}: ${error.message}`));
@@ -733,6 +762,16 @@ try {
           const thread = threadOf(file) === 0 ? 'main thread' : `worker thread ${threadOf(file)}`;
           console.log(`\n### ${run}, ${thread} (${file})\n\n${summariseProfile(profile, 15)}`);
         }
+      }
+    }
+  }
+  if (!interrupted && perfFiles.length > 0) {
+    console.log(`\n## perf: where each leecher's CPU went (all threads, kernel included)`);
+    for (const { file, pid, name } of perfFiles) {
+      try {
+        console.log(`\n### ${name}\n\n${summarisePerf(readPerfSamples(file), pid, PERF_HZ, 12)}`);
+      } catch (error) {
+        console.log(`\n### ${name}\n\n(no perf data: ${(error as Error).message.split('\n')[0]})`);
       }
     }
   }
