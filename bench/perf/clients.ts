@@ -5,7 +5,7 @@
  * at the client's own verified completion (every piece checked against the torrent's SHA-1).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -203,7 +203,10 @@ export function ourLeecher(
       const env = { ...process.env, ...ctx.nodeEnv, ...variant.nodeEnv };
       const peer = jsonPeer(id, process.execPath, args, 'complete', env);
       const extra: Record<string, unknown> = {};
-      const startedAt = await withTimeout(peer.added, 30_000, `${id} start`);
+      const startedAt = await withTimeout(peer.added, 30_000, `${id} start`).catch(async (error: Error) => {
+        await peer.managed.stop();
+        throw new Error(`${error.message}\n${peer.managed.log()}`);
+      });
       return {
         process: peer.managed,
         startedAt,
@@ -371,7 +374,10 @@ const libtorrentLeecher: LeecherSpec = {
       ],
       'complete',
     );
-    const startedAt = await withTimeout(peer.added, 30_000, 'libtorrent start');
+    const startedAt = await withTimeout(peer.added, 30_000, 'libtorrent start').catch(async (error: Error) => {
+      await peer.managed.stop();
+      throw new Error(`${error.message}\n${peer.managed.log()}`);
+    });
     return {
       process: peer.managed,
       startedAt,
@@ -477,8 +483,11 @@ const qbtLeecher: LeecherSpec = {
     form.append('paused', 'false');
     form.append('root_folder', 'true');
     const startedAt = performance.timeOrigin + performance.now();
-    const added = await qbtApi(base, 'torrents/add', { method: 'POST', body: form });
-    if (!added.ok) throw new Error(`qbittorrent-nox refused the torrent: ${added.status}`);
+    const added = await qbtApi(base, 'torrents/add', { method: 'POST', body: form }).catch(() => undefined);
+    if (added?.ok !== true) {
+      await managed.stop();
+      throw new Error(`qbittorrent-nox refused the torrent: ${added?.status ?? 'no answer'}`);
+    }
     const completed = (async () => {
       const ok = await pollUntil(
         async () => {
@@ -508,6 +517,21 @@ const qbtLeecher: LeecherSpec = {
 };
 
 // ------------------------------------------------------------------------- transmission-cli
+
+/** Whether something listens on 127.0.0.1:port (TCP), from /proc/net/tcp of this namespace. */
+function isListening(port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  try {
+    return readFileSync('/proc/net/tcp', 'utf8')
+      .split('\n')
+      .some((line) => {
+        const fields = line.trim().split(/\s+/);
+        return fields[1] === `0100007F:${hexPort}` && fields[3] === '0A';
+      });
+  } catch {
+    return true; // cannot tell: dial anyway
+  }
+}
 
 const transmissionLeecher: LeecherSpec = {
   id: 'tr',
@@ -558,6 +582,15 @@ const transmissionLeecher: LeecherSpec = {
     );
     const seeder = ctx.seeder;
     const completed = (async () => {
+      // Dial only once it listens: libtorrent gives up on a peer that refused it a few times.
+      const listening = await pollUntil(
+        () => isListening(port) || managed.exitStatus !== undefined,
+        Math.min(ctx.timeoutMs, 30_000),
+        25,
+      );
+      if (!listening || managed.exitStatus !== undefined) {
+        throw new Error(`transmission-cli is not listening on ${port} (${managed.exitStatus ?? 'timeout'})`);
+      }
       let lastConnect = 0;
       const ok = await pollUntil(
         () => {

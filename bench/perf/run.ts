@@ -199,6 +199,8 @@ const uploadLeecherIds = list(opts['upload-leechers'], ['lib', 'aria2', 'qbt', '
 const uploadSeederIds = list(opts['upload-seeders'], ['lib', 'ours', 'wt'], 'upload seeder');
 const pieceLength = opts['piece-kib'] === undefined ? undefined : Number(opts['piece-kib']) * 1024;
 if (pieceLength !== undefined && !(pieceLength >= 16_384 && pieceLength <= 64 * MiB)) fail('--piece-kib 16..65536');
+const timeoutSeconds = opts['timeout-s'] === undefined ? undefined : Number(opts['timeout-s']);
+if (timeoutSeconds !== undefined && !(timeoutSeconds >= 10 && timeoutSeconds <= 7200)) fail('--timeout-s 10..7200');
 for (const [flag, value] of [
   ['--torrent-opts', opts['torrent-opts']],
   ['--client-opts', opts['client-opts']],
@@ -374,7 +376,7 @@ const loadBefore = os.loadavg();
 const startedAt = new Date();
 
 function timeoutFor(bytes: number): number {
-  if (opts['timeout-s'] !== undefined) return Number(opts['timeout-s']) * 1000;
+  if (timeoutSeconds !== undefined) return timeoutSeconds * 1000;
   return 60_000 + (bytes / (8 * MiB)) * 1000;
 }
 
