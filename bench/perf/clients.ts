@@ -637,6 +637,8 @@ export interface SeederContext {
   readyTimeoutMs: number;
   nodeArgs: readonly string[];
   peerBundle: string;
+  /** JSON: extra WebTorrent add() options for our seeder. */
+  torrentOpts?: string;
 }
 
 export async function startLibtorrentSeeder(ctx: SeederContext): Promise<SeederHandle> {
@@ -682,6 +684,7 @@ export async function startOurSeeder(ctx: SeederContext, engine: 'downloader' | 
       ctx.fixtureDir,
       '--port',
       String(port),
+      ...(ctx.torrentOpts === undefined ? [] : ['--torrent-opts', ctx.torrentOpts]),
     ],
     'ready',
   );

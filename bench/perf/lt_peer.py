@@ -50,7 +50,8 @@ def session_settings(mode, port):
             "allow_multiple_connections_per_ip": True,
             "alert_mask": lt.alert.category_t.status_notification
             | lt.alert.category_t.error_notification
-            | lt.alert.category_t.peer_notification,
+            | lt.alert.category_t.peer_notification
+            | lt.alert.category_t.connect_notification,
             "announce_to_all_trackers": True,
         }
     )
@@ -110,7 +111,9 @@ def main():
         for alert in ses.pop_alerts():
             if isinstance(alert, lt.torrent_error_alert) or isinstance(alert, lt.file_error_alert):
                 say("error", message=alert.message())
-            elif isinstance(alert, (lt.peer_disconnected_alert, lt.peer_error_alert, lt.peer_blocked_alert)):
+            elif isinstance(
+                alert, (lt.peer_connect_alert, lt.peer_disconnected_alert, lt.peer_error_alert, lt.peer_blocked_alert)
+            ):
                 say("peer", message=alert.message())  # for the log of a failed run
         status = handle.status()
         if status.errc.value() != 0:

@@ -59,6 +59,7 @@ const { values: opts } = parseArgs({
     perf: { type: 'boolean', default: false },
     'profile-dir': { type: 'string', default: path.join(os.tmpdir(), 'chilly-perf-profiles') },
     'torrent-opts': { type: 'string' },
+    'seeder-torrent-opts': { type: 'string' },
     'client-opts': { type: 'string' },
     'node-args': { type: 'string' },
     'node-env': { type: 'string' },
@@ -89,6 +90,7 @@ const USAGE = `npm run bench:perf -- [options]
                              prints where its CPU went (needs perf; files in --profile-dir)
   --torrent-opts JSON        extra WebTorrent add() options for ours/wt (e.g. '{"storeCacheSlots":0}')
   --client-opts JSON         extra WebTorrent client options for wt
+  --seeder-torrent-opts JSON extra WebTorrent add() options for our seeder (upload direction)
   --node-args "ARGS"         extra node flags for ours/wt/chilly (e.g. "--max-semi-space-size=4")
   --node-env K=V,K=V         extra environment for ours/wt/chilly (e.g. MALLOC_ARENA_MAX=2)
   --variant 'NAME:KEY=VALUE;…'  one more leecher "ours:NAME" (or "wt:NAME" with engine=plain), interleaved
@@ -203,6 +205,7 @@ const timeoutSeconds = opts['timeout-s'] === undefined ? undefined : Number(opts
 if (timeoutSeconds !== undefined && !(timeoutSeconds >= 10 && timeoutSeconds <= 7200)) fail('--timeout-s 10..7200');
 for (const [flag, value] of [
   ['--torrent-opts', opts['torrent-opts']],
+  ['--seeder-torrent-opts', opts['seeder-torrent-opts']],
   ['--client-opts', opts['client-opts']],
 ] as const) {
   if (value !== undefined) {
@@ -517,6 +520,7 @@ async function runCase(spec: CaseSpec): Promise<void> {
     readyTimeoutMs: 60_000 + (fixture.totalBytes / (20 * MiB)) * 1000,
     nodeArgs: [],
     peerBundle,
+    ...(opts['seeder-torrent-opts'] === undefined ? {} : { torrentOpts: opts['seeder-torrent-opts'] }),
   };
   try {
     if (direction !== 'upload') {
@@ -644,6 +648,9 @@ function report(): string {
   if (opts.profile) out.push('', '**Profiled run** (`--cpu-prof`): our figures are slower than without it.');
   if (opts['torrent-opts'] !== undefined) out.push('', `Our leechers ran with add() options ${opts['torrent-opts']}.`);
   if (opts['client-opts'] !== undefined) out.push('', `wt ran with client options ${opts['client-opts']}.`);
+  if (opts['seeder-torrent-opts'] !== undefined) {
+    out.push('', `Our seeder ran with add() options ${opts['seeder-torrent-opts']}.`);
+  }
   if (opts['node-args'] !== undefined) out.push('', `Our processes ran with node flags \`${opts['node-args']}\`.`);
   if (opts['node-env'] !== undefined) out.push('', `Our processes ran with environment \`${opts['node-env']}\`.`);
   if (opts['bundle-dir'] !== DEFAULT_BUNDLE_DIR) out.push('', `Fixture bundled into ${opts['bundle-dir']}.`);
