@@ -29,6 +29,8 @@ declare module 'webtorrent' {
     private?: boolean;
     destroyStoreOnDestroy?: boolean;
     storeCacheSlots?: number;
+    /** Added by patches/webtorrent+2.8.5.patch: at most this many bytes of pieces in that cache. */
+    storeCacheMaxBytes?: number;
     strategy?: 'sequential' | 'rarest';
     maxWebConns?: number;
   }

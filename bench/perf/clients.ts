@@ -636,6 +636,7 @@ export interface SeederContext {
   seedDir: string;
   readyTimeoutMs: number;
   nodeArgs: readonly string[];
+  nodeEnv: Readonly<Record<string, string>>;
   peerBundle: string;
   /** JSON: extra WebTorrent add() options for our seeder. */
   torrentOpts?: string;
@@ -673,7 +674,7 @@ export async function startOurSeeder(ctx: SeederContext, engine: 'downloader' | 
     `ours-seed-${engine}`,
     process.execPath,
     [
-      ...ctx.nodeArgs,
+      ...(engine === 'downloader' ? ctx.nodeArgs : []),
       ctx.peerBundle,
       'seed',
       '--engine',
@@ -687,6 +688,7 @@ export async function startOurSeeder(ctx: SeederContext, engine: 'downloader' | 
       ...(ctx.torrentOpts === undefined ? [] : ['--torrent-opts', ctx.torrentOpts]),
     ],
     'ready',
+    engine === 'downloader' ? { ...process.env, ...ctx.nodeEnv } : undefined,
   );
   try {
     const ready = await withTimeout(peer.final, ctx.readyTimeoutMs, 'our seeder ready');

@@ -3,9 +3,14 @@
 # DIR/node_modules links every package of the repository, except the data-path packages, which are
 # copies with the patches applied. Nothing in the repository changes.
 #
-#   bench/perf/make-overlay.sh /tmp/chilly-overlay-x bench/perf/patches/A.patch [B.patch …]
+#   bench/perf/make-overlay.sh [--unpatched] /tmp/chilly-overlay-x [bench/perf/patches/A.patch …]
+#
+# --unpatched first reverses the product's engine patches (patches/*.patch, which patch-package
+# applied to node_modules), so the overlay starts from the engine as published ("before").
 set -eu
-[ $# -ge 1 ] || { echo "usage: $0 OUT_DIR [PATCH…]" >&2; exit 2; }
+unpatched=no
+if [ "${1:-}" = --unpatched ]; then unpatched=yes; shift; fi
+[ $# -ge 1 ] || { echo "usage: $0 [--unpatched] OUT_DIR [PATCH…]" >&2; exit 2; }
 out=$1
 shift
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,6 +31,12 @@ copy() {
 for pkg in webtorrent bittorrent-protocol torrent-piece immediate-chunk-store fs-chunk-store random-access-file; do
   copy "$pkg"
 done
+if [ $unpatched = yes ]; then
+  for patch in "$repo"/patches/*.patch; do
+    for pkg in $(sed -n -E 's#^\+\+\+ b/node_modules/([^/]+)/.*#\1#p' "$patch" | sort -u); do copy "$pkg"; done
+    (cd "$out" && patch -R -s -p1 < "$patch")
+  done
+fi
 for patch in "$@"; do
   patch=$(cd "$(dirname "$patch")" && pwd)/$(basename "$patch")
   for pkg in $(sed -n -E 's#^\+\+\+ b/node_modules/([^/]+)/.*#\1#p' "$patch" | sort -u); do copy "$pkg"; done

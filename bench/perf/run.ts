@@ -91,8 +91,8 @@ const USAGE = `npm run bench:perf -- [options]
   --torrent-opts JSON        extra WebTorrent add() options for ours/wt (e.g. '{"storeCacheSlots":0}')
   --client-opts JSON         extra WebTorrent client options for wt
   --seeder-torrent-opts JSON extra WebTorrent add() options for our seeder (upload direction)
-  --node-args "ARGS"         extra node flags for ours/wt/chilly (e.g. "--max-semi-space-size=4")
-  --node-env K=V,K=V         extra environment for ours/wt/chilly (e.g. MALLOC_ARENA_MAX=2)
+  --node-args "ARGS"         extra node flags for ours/wt/chilly and our seeder (e.g. "--max-semi-space-size=4")
+  --node-env K=V,K=V         extra environment for ours/wt/chilly and our seeder (e.g. MALLOC_ARENA_MAX=2)
   --variant 'NAME:KEY=VALUE;…'  one more leecher "ours:NAME" (or "wt:NAME" with engine=plain), interleaved
                              with the others; keys: engine=downloader|plain, node-args, node-env (K=V,K=V),
                              torrent-opts (JSON), client-opts (JSON), bundle-dir (see make-overlay.sh); repeatable
@@ -335,6 +335,23 @@ for (const bundle of new Set([peerBundle, ...variantBundles.values()])) {
 
 const profileDir = path.resolve(opts['profile-dir']);
 const nodeArgs = (opts['node-args'] ?? '').split(' ').filter((arg) => arg !== '');
+/**
+ * How the product runs node: the environment and flags of the `chilly` shebang (src/cli/main.ts),
+ * which the README also recommends to embedders. Given to ours and chilly (not to wt, plain
+ * WebTorrent), before --node-args/--node-env and a variant's, which can override them.
+ */
+const PRODUCT_NODE = productNode();
+function productNode(): { args: string[]; env: Record<string, string> } {
+  const main = readFileSync(path.join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'utf8');
+  const shebang = /^#!\/usr\/bin\/env -S ((?:[A-Z_]+=[^\s]+ )*)node((?: --[^\s]+)*)\s*$/.exec(
+    main.split('\n')[0] ?? '',
+  );
+  if (shebang === null) fail('src/cli/main.ts: expected a `#!/usr/bin/env -S [VAR=VALUE …] node [flags]` shebang');
+  const words = (text: string | undefined) => (text ?? '').split(' ').filter((word) => word !== '');
+  return { args: words(shebang[2]), env: parseEnv(words(shebang[1]).join(',')) };
+}
+const isProduct = (leecherId: string): boolean => /^(ours|chilly)(:|$)/.test(leecherId);
+const argsOf = (leecherId: string): string[] => (isProduct(leecherId) ? PRODUCT_NODE.args : []);
 /** --cpu-prof flags for one run: a folder per run (worker threads write profiles of their own). */
 function profileArgs(name: string): string[] {
   if (!opts.profile) return [];
@@ -413,9 +430,13 @@ async function runOne(
       timeoutMs,
       seeder,
       nodeArgs: OUR_PROCESSES.test(leecher.id)
-        ? [...nodeArgs, ...profileArgs(`${fixture.spec.id}-${runDirection}-${leecher.id}-r${round}`)]
+        ? [
+            ...argsOf(leecher.id),
+            ...nodeArgs,
+            ...profileArgs(`${fixture.spec.id}-${runDirection}-${leecher.id}-r${round}`),
+          ]
         : [],
-      nodeEnv: OUR_PROCESSES.test(leecher.id) ? nodeEnv : {},
+      nodeEnv: OUR_PROCESSES.test(leecher.id) ? { ...(isProduct(leecher.id) ? PRODUCT_NODE.env : {}), ...nodeEnv } : {},
       peerBundle,
       ...(opts['torrent-opts'] === undefined ? {} : { torrentOpts: opts['torrent-opts'] }),
       ...(opts['client-opts'] === undefined ? {} : { clientOpts: opts['client-opts'] }),
@@ -518,7 +539,9 @@ async function runCase(spec: CaseSpec): Promise<void> {
     fixtureDir: fixture.dir,
     seedDir: fixture.seedDir,
     readyTimeoutMs: 60_000 + (fixture.totalBytes / (20 * MiB)) * 1000,
-    nodeArgs: [],
+    // used by our seeder only (upload direction)
+    nodeArgs: [...PRODUCT_NODE.args, ...nodeArgs],
+    nodeEnv: { ...PRODUCT_NODE.env, ...nodeEnv },
     peerBundle,
     ...(opts['seeder-torrent-opts'] === undefined ? {} : { torrentOpts: opts['seeder-torrent-opts'] }),
   };
@@ -651,6 +674,12 @@ function report(): string {
   if (opts['seeder-torrent-opts'] !== undefined) {
     out.push('', `Our seeder ran with add() options ${opts['seeder-torrent-opts']}.`);
   }
+  out.push(
+    '',
+    `ours and chilly (leecher and seeder) ran as the chilly shebang runs node: \`${Object.entries(PRODUCT_NODE.env)
+      .map(([key, value]) => `${key}=${value} `)
+      .join('')}node ${PRODUCT_NODE.args.join(' ')}\`.`,
+  );
   if (opts['node-args'] !== undefined) out.push('', `Our processes ran with node flags \`${opts['node-args']}\`.`);
   if (opts['node-env'] !== undefined) out.push('', `Our processes ran with environment \`${opts['node-env']}\`.`);
   if (opts['bundle-dir'] !== DEFAULT_BUNDLE_DIR) out.push('', `Fixture bundled into ${opts['bundle-dir']}.`);

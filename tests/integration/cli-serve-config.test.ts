@@ -4,8 +4,9 @@
  * messages and exit codes of invalid settings.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from '../../src/domain/job.js';
@@ -42,7 +43,21 @@ describe('chilly serve (built), as npm start runs it', () => {
       scripts: Record<string, string>;
     };
     assert.equal(manifest.bin.chilly, 'dist/src/cli/main.js');
-    assert.match(manifest.scripts.start ?? '', /node dist\/src\/cli\/main\.js serve$/);
+    // npm start and the installed `chilly` (its shebang; `env -S` splits it) run node alike.
+    const runsNode = 'MALLOC_ARENA_MAX=2 node --max-semi-space-size=1';
+    assert.equal(manifest.scripts.start, `npm run build && ${runsNode} dist/src/cli/main.js serve`);
+    assert.equal(manifest.scripts.chilly, `${runsNode} dist/src/cli/main.js`);
+    const shebang = (await readFile(path.join(REPO_ROOT, 'src/cli/main.ts'), 'utf8')).split('\n')[0] ?? '';
+    assert.equal(shebang, `#!/usr/bin/env -S ${runsNode}`);
+    if (process.platform !== 'win32') {
+      // A script with that shebang, run the way the kernel runs the installed bin.
+      const script = path.join(work.dir, 'shebang-probe.js');
+      await writeFile(script, `${shebang}\nconsole.log(process.env.MALLOC_ARENA_MAX, process.execArgv.join(' '));\n`);
+      await chmod(script, 0o755);
+      const probe = spawnSync(script, [], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(probe.status, 0, probe.stderr);
+      assert.equal(probe.stdout.trim(), '2 --max-semi-space-size=1');
+    }
   });
 
   it('serves until SIGINT; the CLI finds it through the shared data folder and downloads through it', async () => {

@@ -52,6 +52,8 @@ const PAUSABLE: ReadonlySet<JobStatus> = new Set(['queued', 'verifying', 'downlo
 const RESUMABLE: ReadonlySet<JobStatus> = new Set(['paused', 'error']);
 /** Failures that retrying cannot fix: the torrent itself is bad. */
 const PERMANENT_ERRORS: ReadonlySet<ErrorCode> = new Set(['unsafe_path', 'invalid_torrent']);
+/** WebTorrent's read cache (for streaming and seeding), at most: whole pieces, at least one. */
+const STORE_CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * The embedded BitTorrent driver, on WebTorrent 2.8.
@@ -309,6 +311,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       path: record.folder,
       ...(record.resume === undefined ? {} : { bitfield: record.resume.bitfield }),
       strategy: strategyOf(record),
+      // The read cache (streaming, seeding) counts pieces: 20 pieces of 16 MiB would be 320 MiB.
+      storeCacheMaxBytes: STORE_CACHE_MAX_BYTES,
       // Otherwise WebTorrent's check of the data on disk re-selects every missing piece.
       ...(record.selection === undefined ? {} : { deselect: true }),
     });

@@ -1,0 +1,180 @@
+/**
+ * The WebTorrent patches in patches/ (applied by patch-package on install), on a real loopback
+ * swarm: a disk slower than the network does not pile verified pieces up in memory, the read cache
+ * is bounded in bytes, and data assembled in reused piece buffers arrives intact.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import WebTorrent, { type Torrent } from 'webtorrent';
+import {
+  createLoopbackSwarm,
+  LOOPBACK_CLIENT_OPTIONS,
+  type LoopbackSwarm,
+  sha256File,
+} from '../helpers/loopback-swarm.js';
+import { tempDir } from '../helpers/wait.js';
+
+const MiB = 1024 * 1024;
+/** The patch's bound on verified pieces waiting for their write (MAX_PENDING_WRITE_BYTES). */
+const PENDING_WRITE_BOUND = 16 * MiB;
+
+type Callback = (error: Error | null, data?: Uint8Array) => void;
+
+/**
+ * An abstract-chunk-store in memory whose writes go one at a time, each taking `writeDelayMs`:
+ * a slow disk. Records the most bytes handed to it and not yet acknowledged.
+ */
+function slowDiskStore(writeDelayMs: number) {
+  const stats = { pendingBytes: 0, maxPendingBytes: 0, writes: 0 };
+  class SlowDiskStore {
+    readonly chunkLength: number;
+    private readonly chunks = new Map<number, Uint8Array>();
+    private queue: Promise<void> = Promise.resolve();
+    constructor(chunkLength: number) {
+      this.chunkLength = chunkLength;
+    }
+    put(index: number, buf: Uint8Array, cb: (error: Error | null) => void = () => undefined): void {
+      stats.pendingBytes += buf.length;
+      stats.maxPendingBytes = Math.max(stats.maxPendingBytes, stats.pendingBytes);
+      const copy = Uint8Array.prototype.slice.call(buf);
+      this.queue = this.queue.then(async () => {
+        await new Promise((resolve) => setTimeout(resolve, writeDelayMs));
+        this.chunks.set(index, copy);
+        stats.pendingBytes -= copy.length;
+        stats.writes += 1;
+        cb(null);
+      });
+    }
+    get(index: number, opts: { offset?: number; length?: number } | null | Callback, cb?: Callback): void {
+      const callback = (typeof opts === 'function' ? opts : cb) ?? (() => undefined);
+      const options = typeof opts === 'function' || opts === null ? {} : opts;
+      const chunk = this.chunks.get(index);
+      if (chunk === undefined) {
+        queueMicrotask(() => callback(new Error('Chunk not found')));
+        return;
+      }
+      const offset = options.offset ?? 0;
+      const length = options.length ?? chunk.length - offset;
+      queueMicrotask(() => callback(null, chunk.subarray(offset, offset + length)));
+    }
+    close(cb: (error: Error | null) => void = () => undefined): void {
+      queueMicrotask(() => cb(null));
+    }
+    destroy(cb: (error: Error | null) => void = () => undefined): void {
+      this.chunks.clear();
+      queueMicrotask(() => cb(null));
+    }
+  }
+  return { SlowDiskStore, stats };
+}
+
+function addTorrent(client: WebTorrent, swarm: LoopbackSwarm, options: object): Promise<Torrent> {
+  return new Promise((resolve, reject) => {
+    const torrent = client.add(swarm.torrentFile, options, (t) => resolve(t));
+    torrent.once('error', reject);
+  });
+}
+
+function whenDone(torrent: Torrent, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (torrent.done) return resolve();
+    const timer = setTimeout(() => reject(new Error(`not done after ${timeoutMs} ms`)), timeoutMs);
+    torrent.once('done', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    torrent.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 }, () => {
+  let swarm: LoopbackSwarm;
+
+  before(async () => {
+    // 96 MiB in 256 KiB pieces: the loopback seeder sends it several times faster than the slow
+    // disk below (256 KiB per 20 ms, ~12.5 MiB/s) writes it.
+    swarm = await createLoopbackSwarm({
+      name: 'engine-patches.bin',
+      files: [{ path: 'engine-patches.bin', size: 96 * MiB }],
+      pieceLength: 256 * 1024,
+    });
+  });
+  after(async () => {
+    await swarm.close();
+  });
+
+  test('a disk slower than the network holds back requests: verified pieces waiting for their write stay bounded', async () => {
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+    try {
+      const { SlowDiskStore, stats } = slowDiskStore(20);
+      const torrent = await addTorrent(client, swarm, { store: SlowDiskStore, storeCacheSlots: 0 });
+      await whenDone(torrent, 60_000);
+      assert.equal(stats.writes, torrent.pieces.length);
+      // Past the bound no new block is requested, but those already on the wire (WebTorrent keeps
+      // up to a second's worth in flight) still arrive: ~34 MiB here. Without the patch nearly the
+      // whole torrent waits for the disk (88 MiB of 96 measured).
+      assert.ok(
+        stats.maxPendingBytes <= PENDING_WRITE_BOUND + 32 * MiB,
+        `at most ${(stats.maxPendingBytes / MiB).toFixed(1)} MiB waited for the disk`,
+      );
+      assert.ok(stats.maxPendingBytes >= 1 * MiB, 'the disk really was behind (test setup)');
+      // Every byte arrived: read the store back piece by piece against the seeder's file.
+      const seeded = await sha256Store(torrent);
+      assert.equal(seeded, swarm.files[0]?.sha256);
+    } finally {
+      await new Promise<void>((resolve) => client.destroy(() => resolve()));
+    }
+  });
+
+  test('pieces assembled in reused buffers reach the file intact; the read cache holds at most storeCacheMaxBytes', async () => {
+    const { dir, cleanup } = await tempDir();
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+    try {
+      const torrent = await addTorrent(client, swarm, { path: dir, storeCacheMaxBytes: 1 * MiB });
+      await whenDone(torrent, 60_000);
+      assert.equal(await sha256File(path.join(dir, 'engine-patches.bin')), swarm.files[0]?.sha256);
+      // Read 10 pieces through the store: the cache keeps 4 (1 MiB of 256 KiB pieces), not 20.
+      for (let index = 0; index < 10; index++) await getPiece(torrent, index);
+      const cache = cacheOf(torrent);
+      assert.equal(cache.max, 4);
+      assert.ok(cache.length <= 4, `${cache.length} pieces cached`);
+    } finally {
+      await new Promise<void>((resolve) => client.destroy(() => resolve()));
+      await cleanup();
+    }
+  });
+});
+
+interface StoreChain {
+  store?: StoreChain;
+  cache?: { max: number; length: number };
+  get(index: number, cb: Callback): void;
+}
+
+function storeOf(torrent: Torrent): StoreChain {
+  return (torrent as unknown as { store: StoreChain }).store;
+}
+
+function cacheOf(torrent: Torrent): { max: number; length: number } {
+  // ImmediateChunkStore → CacheChunkStore (which holds the LRU) → the file store.
+  const cache = storeOf(torrent).store?.cache;
+  assert.ok(cache !== undefined, 'the torrent has a read cache');
+  return cache;
+}
+
+function getPiece(torrent: Torrent, index: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    storeOf(torrent).get(index, (error, data) => (error || data === undefined ? reject(error) : resolve(data)));
+  });
+}
+
+async function sha256Store(torrent: Torrent): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const hash = createHash('sha256');
+  for (let index = 0; index < torrent.pieces.length; index++) hash.update(await getPiece(torrent, index));
+  return hash.digest('hex');
+}
