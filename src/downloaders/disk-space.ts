@@ -14,18 +14,49 @@ export function freeBytes(dir: string): number {
   return stats.bavail * stats.bsize;
 }
 
-/** Bytes a torrent still has to write: its size less the pieces the bitfield says are on disk. */
-export function bytesStillNeeded(totalBytes: number, pieceLength: number, bitfield?: Uint8Array): number {
-  if (bitfield === undefined || totalBytes === 0) return totalBytes;
+/** What the free-space check needs to know of a torrent: its size, piece length and files. */
+export interface TorrentLayout {
+  length: number;
+  pieceLength: number;
+  /** Byte ranges of the files in the torrent's data, in torrent order. */
+  files: readonly { offset: number; length: number }[];
+}
+
+/**
+ * Bytes a torrent still has to write: the pieces it will download (every piece, or with a choice
+ * of files the pieces that hold part of a chosen file; a piece shared with a file left out is
+ * written whole) less the pieces the bitfield says are on disk.
+ */
+export function bytesStillNeeded(
+  layout: TorrentLayout,
+  bitfield?: Uint8Array,
+  selection?: ReadonlySet<number>,
+): number {
+  const { length: totalBytes, pieceLength } = layout;
+  if (totalBytes === 0 || pieceLength <= 0) return 0;
   const pieces = Math.ceil(totalBytes / pieceLength);
   const lastPieceLength = totalBytes - (pieces - 1) * pieceLength;
-  let verified = 0;
+  const wanted = selection === undefined ? undefined : piecesOfFiles(layout, selection, pieces);
+  let needed = 0;
   for (let piece = 0; piece < pieces; piece++) {
+    if (wanted !== undefined && !wanted[piece]) continue;
     // Most significant bit first, as BitTorrent's bitfield message has it.
-    const byte = bitfield[piece >> 3] ?? 0;
-    if ((byte & (0x80 >> (piece & 7))) !== 0) verified += piece === pieces - 1 ? lastPieceLength : pieceLength;
+    const byte = bitfield?.[piece >> 3] ?? 0;
+    if ((byte & (0x80 >> (piece & 7))) === 0) needed += piece === pieces - 1 ? lastPieceLength : pieceLength;
   }
-  return Math.max(0, totalBytes - verified);
+  return needed;
+}
+
+/** Which pieces hold at least one byte of a chosen (non-empty) file. */
+function piecesOfFiles(layout: TorrentLayout, selection: ReadonlySet<number>, pieces: number): Uint8Array {
+  const wanted = new Uint8Array(pieces);
+  layout.files.forEach((file, index) => {
+    if (!selection.has(index) || file.length === 0) return;
+    const first = Math.floor(file.offset / layout.pieceLength);
+    const last = Math.min(pieces - 1, Math.floor((file.offset + file.length - 1) / layout.pieceLength));
+    wanted.fill(1, first, last + 1);
+  });
+  return wanted;
 }
 
 const MiB = 1024 * 1024;

@@ -2,13 +2,15 @@
  * Artwork on disk, so a library shows posters offline: each image URL is downloaded once into
  * `<dataDir>/cache/posters/<sha256 of the URL>.<jpg|png|webp>` and served from there ever after.
  * Only real images are kept (Content-Type and the file's magic bytes must agree), never more than
- * `maxBytes`, and a file appears only complete (written aside, then renamed).
+ * `maxBytes`, and a file appears only complete (written aside, then renamed). The folder holds at
+ * most `maxTotalBytes`: after each download the least recently used images go (a hit marks an
+ * image used, at most once a day, through its modification time).
  *
  * One attempt per call, no retry: a missing poster is cosmetic and the next view asks again.
  * No credentials are sent: image hosts need none.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ChillyError } from '../domain/errors.js';
 
@@ -19,8 +21,16 @@ export interface PosterCacheOptions {
   maxBytes?: number;
   /** Whole download, body included. Default 15 s. */
   timeoutMs?: number;
+  /** The whole folder, at most (least recently used images go first). Default 256 MiB. */
+  maxTotalBytes?: number;
   fetch?: typeof fetch;
+  /** For tests. */
+  now?: () => number;
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** A `.part` file this old was left by a process that died mid-write. */
+const STALE_PART_MS = 60 * 60 * 1000;
 
 export interface PosterFileInfo {
   path: string;
@@ -58,7 +68,10 @@ export class PosterCache {
   readonly dir: string;
   readonly #maxBytes: number;
   readonly #timeoutMs: number;
+  readonly #maxTotalBytes: number;
   readonly #fetch: typeof fetch;
+  readonly #now: () => number;
+  #evicting: Promise<void> = Promise.resolve();
   readonly #inFlight = new Map<string, Promise<PosterFileInfo>>();
 
   static dirFor(dataDir: string): string {
@@ -69,7 +82,9 @@ export class PosterCache {
     this.dir = path.resolve(options.dir);
     this.#maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#maxTotalBytes = options.maxTotalBytes ?? 256 * 1024 * 1024;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#now = options.now ?? Date.now;
   }
 
   /** The local file for `url` if it was downloaded before; never touches the network. */
@@ -78,7 +93,10 @@ export class PosterCache {
     for (const type of IMAGE_TYPES) {
       const file = path.join(this.dir, `${base}.${type.extension}`);
       const info = await stat(file).catch(() => undefined);
-      if (info?.isFile()) return { path: file, contentType: type.contentType, bytes: info.size };
+      if (info?.isFile()) {
+        await this.#markUsed(file, info.mtimeMs);
+        return { path: file, contentType: type.contentType, bytes: info.size };
+      }
     }
     return undefined;
   }
@@ -147,7 +165,46 @@ export class PosterCache {
       await rm(temporary, { force: true });
       throw error;
     }
+    await this.#evict(file);
     return { path: file, contentType: type.contentType, bytes: bytes.byteLength };
+  }
+
+  /** Moves the image to the front of the eviction order (once a day at most: it is a write). */
+  async #markUsed(file: string, mtimeMs: number): Promise<void> {
+    const now = this.#now();
+    if (now - mtimeMs < DAY_MS) return;
+    const time = new Date(now);
+    await utimes(file, time, time).catch(() => undefined); // a read-only cache still serves
+  }
+
+  /** Deletes the least recently used images until the folder fits `maxTotalBytes`; never `keep`. */
+  #evict(keep: string): Promise<void> {
+    // One pass at a time: concurrent downloads would otherwise count the same files twice.
+    this.#evicting = this.#evicting.then(() => this.#evictNow(keep)).catch(() => undefined);
+    return this.#evicting;
+  }
+
+  async #evictNow(keep: string): Promise<void> {
+    const now = this.#now();
+    const entries: { file: string; bytes: number; mtimeMs: number }[] = [];
+    for (const name of await readdir(this.dir)) {
+      const file = path.join(this.dir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info === undefined || !info.isFile()) continue;
+      if (name.endsWith('.part')) {
+        if (now - info.mtimeMs > STALE_PART_MS) await rm(file, { force: true });
+        continue;
+      }
+      entries.push({ file, bytes: info.size, mtimeMs: info.mtimeMs });
+    }
+    let total = entries.reduce((sum, entry) => sum + entry.bytes, 0);
+    entries.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const entry of entries) {
+      if (total <= this.#maxTotalBytes) break;
+      if (entry.file === keep) continue;
+      await rm(entry.file, { force: true });
+      total -= entry.bytes;
+    }
   }
 
   async #readLimited(response: Response, where: string): Promise<Uint8Array> {

@@ -398,6 +398,49 @@ describe('disk space on a small tmpfs', () => {
     }
   });
 
+  test('a pack bigger than the disk: refused whole, then choosing the film alone makes it fit; only its pieces are written', {
+    skip,
+  }, async () => {
+    const work = await tempDir();
+    const tmp = mountTmpfs(8 * MiB);
+    // 14 MiB of extras and a 3 MiB film on an 8 MiB disk.
+    const pack = await createLoopbackSwarm({
+      name: 'Nosferatu.1922.Pack',
+      files: [
+        { path: 'Extras/Commentary.mkv', size: 14 * MiB },
+        { path: 'Nosferatu.1922.mkv', size: 3 * MiB },
+      ],
+      pieceLength: PIECE,
+    });
+    const dbFile = path.join(work.dir, 'chilly.db');
+    const mediaRoot = path.join(tmp.dir, 'Movies');
+    let opened: Opened | undefined;
+    try {
+      opened = await openService(dbFile, mediaRoot);
+      const { service } = opened;
+      const added = await service.add({ id: 'nosferatu', sourceType: 'torrent', torrentFile: pack.torrentFile });
+      assert.equal(added.job.error?.code, 'insufficient_space');
+      assert.equal(spaceFigures(added.job.error?.message ?? '').needed, '17.0');
+
+      const filmIndex = added.job.files?.findIndex((file) => file.path.endsWith('Nosferatu.1922.mkv')) ?? -1;
+      assert.ok(filmIndex >= 0, `the job lists its files: ${JSON.stringify(added.job.files)}`);
+      await service.setFileOptions('nosferatu', { selectedFiles: [filmIndex] });
+      const resumed = await service.resume('nosferatu');
+      assert.notEqual(resumed.status, 'error', `the film alone fits: ${JSON.stringify(resumed.error)}`);
+      const done = await waitForStatus(service, 'nosferatu', ['completed', 'error'], 60_000);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      const film = pack.files.find((file) => file.path.endsWith('Nosferatu.1922.mkv'));
+      assert.equal(await sha256File(path.join(mediaRoot, 'nosferatu', film?.path ?? '')), film?.sha256);
+      // The film and the one piece it shares with the extras: nowhere near the 17 MiB of the pack.
+      assert.ok(tmp.usedBytes() <= 3 * MiB + 2 * PIECE, `${mib(tmp.usedBytes())} MiB written`);
+    } finally {
+      await closeService(opened);
+      await pack.close();
+      tmp.unmount();
+      await work.cleanup();
+    }
+  });
+
   test('two movies that each fit but not together: the second is refused up front instead of both ending in disk_full', {
     skip,
   }, async () => {

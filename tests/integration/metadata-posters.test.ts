@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
@@ -25,6 +25,7 @@ afterEach(async () => {
 });
 
 const posterUrl = (file: string): string => `${fake.imageBaseUrl}w500/${file}`;
+const daysAgo = (days: number): Date => new Date(Date.now() - days * 24 * 3600_000);
 
 describe('PosterCache', () => {
   test('downloads once into <dataDir>/cache/posters and serves the local file after', async () => {
@@ -76,6 +77,33 @@ describe('PosterCache', () => {
     await assert.rejects(posters.get(posterUrl('big.png')), /73 bytes is over the limit/);
     await assert.rejects(posters.get(posterUrl('chunked.png')), /more than 16 bytes/);
     assert.deepEqual(await readdir(PosterCache.dirFor(dataDir)).catch(() => []), []);
+  });
+
+  test('the folder stays under maxTotalBytes: the least recently used images go, a hit counts as use', async () => {
+    const size = fake.posterBytes.length;
+    const dir = PosterCache.dirFor(dataDir);
+    const posters = new PosterCache({ dir, maxTotalBytes: Math.floor(2.5 * size) });
+    const [a, b, c] = ['a.png', 'b.png', 'c.png'].map(posterUrl) as [string, string, string];
+    const fileA = (await posters.get(a)).path;
+    const fileB = (await posters.get(b)).path;
+    // A was downloaded 10 days ago, B 5 days ago; then A is shown again (a hit).
+    await utimes(fileA, daysAgo(10), daysAgo(10));
+    await utimes(fileB, daysAgo(5), daysAgo(5));
+    assert.equal((await posters.cached(a))?.path, fileA);
+    assert.ok(Date.now() - (await stat(fileA)).mtimeMs < 60_000, 'the hit marked A as used');
+    // A leftover of a process that died mid-write, two hours ago.
+    const leftover = path.join(dir, 'dead.png.0123456789ab.part');
+    await writeFile(leftover, 'partial');
+    await utimes(leftover, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+
+    const fileC = (await posters.get(c)).path;
+    assert.deepEqual((await readdir(dir)).sort(), [path.basename(fileA), path.basename(fileC)].sort());
+    assert.equal(await posters.cached(b), undefined, 'B, the least recently used, went');
+    assert.equal(fake.count('image'), 3);
+    // Asked again, B comes back (and something else goes).
+    await posters.get(b);
+    assert.equal(fake.count('image'), 4);
+    assert.ok((await readdir(dir)).length <= 2);
   });
 
   test('HTTP errors and bad URLs are errors', async () => {

@@ -6,7 +6,7 @@ import WebTorrent, { type Torrent } from 'webtorrent';
 import { ChillyError, type ErrorCode, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
 import { type EngineNetworkOptions, type NetworkMode, webTorrentClientOptions } from '../../network.js';
-import { assertFreeSpace, bytesStillNeeded } from '../disk-space.js';
+import { assertFreeSpace, bytesStillNeeded, type TorrentLayout } from '../disk-space.js';
 import type {
   CancelOptions,
   Downloader,
@@ -40,7 +40,7 @@ interface JobRecord {
   progressTimer: NodeJS.Timeout | undefined;
   resume: ResumeState | undefined;
   /** Size and piece length, once the metadata is known: what the free-space check needs. */
-  layout: { length: number; pieceLength: number } | undefined;
+  layout: TorrentLayout | undefined;
   /** Files to download (indexes); undefined means all. */
   selection: ReadonlySet<number> | undefined;
   sequential: boolean;
@@ -148,8 +148,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       if (record.selection !== undefined) record.job.selectedFiles = [...record.selection].sort((a, b) => a - b);
       if (record.resume !== undefined && record.layout !== undefined) {
         // Until the engine counts them, report the pieces the resume data vouches for, not zero.
-        const { length, pieceLength } = record.layout;
-        const done = length - bytesStillNeeded(length, pieceLength, record.resume.bitfield);
+        const { length } = record.layout;
+        const done = length - bytesStillNeeded(record.layout, record.resume.bitfield);
         record.job.progress = { ...record.job.progress, bytesDone: done, fraction: length > 0 ? done / length : 0 };
       }
       if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info, folder);
@@ -370,7 +370,11 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       if (torrent.info === undefined)
         throw new ChillyError('invalid_torrent', 'The torrent metadata has no info dictionary.');
       assertSafeTorrentPaths(torrent.info, record.folder);
-      record.layout = { length: torrent.length, pieceLength: torrent.pieceLength };
+      record.layout = {
+        length: torrent.length,
+        pieceLength: torrent.pieceLength,
+        files: torrent.files.map((file) => ({ offset: file.offset, length: file.length })),
+      };
       this.assertFreeSpaceFor(record);
     } catch (error) {
       this.fail(record, error);
@@ -391,7 +395,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   /** Throws `insufficient_space` when what is left to download does not fit on the disk. */
   private assertFreeSpaceFor(record: JobRecord): void {
     if (record.layout === undefined) return;
-    const needed = bytesStillNeeded(record.layout.length, record.layout.pieceLength, record.resume?.bitfield);
+    const needed = bytesStillNeeded(record.layout, record.resume?.bitfield, record.selection);
     // Running downloads have not written all they will yet: their remainder is spoken for.
     let reserved = 0;
     for (const other of this.records.values()) {
@@ -399,7 +403,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       if (other === record || torrent === undefined || other.layout === undefined) continue;
       if (other.job.status !== 'downloading' && other.job.status !== 'verifying') continue;
       const bitfield = torrent.bitfield?.buffer ?? other.resume?.bitfield;
-      reserved += bytesStillNeeded(other.layout.length, other.layout.pieceLength, bitfield);
+      reserved += bytesStillNeeded(other.layout, bitfield, other.selection);
     }
     assertFreeSpace(this.mediaRoot, needed, reserved);
   }
@@ -525,8 +529,9 @@ async function usableResumeState(
 }
 
 function layoutOf(parsed: ParsedTorrent | undefined): JobRecord['layout'] {
-  if (parsed?.length === undefined || parsed.pieceLength === undefined) return undefined;
-  return { length: parsed.length, pieceLength: parsed.pieceLength };
+  if (parsed?.length === undefined || parsed.pieceLength === undefined || parsed.files === undefined) return undefined;
+  const files = parsed.files.map((file) => ({ offset: file.offset, length: file.length }));
+  return { length: parsed.length, pieceLength: parsed.pieceLength, files };
 }
 
 function transitionError(job: Job, action: string): ChillyError {
