@@ -150,6 +150,21 @@ setInterval(() => {
   }
 }, 100).unref();
 
+// CHILLY_PERF_MEMORY_TRACE=1: one line a second on stderr (kept with --logs-dir), to see whether
+// memory levels off or keeps growing during a download.
+if (process.env.CHILLY_PERF_MEMORY_TRACE === '1') {
+  const started = performance.now();
+  setInterval(() => {
+    const usage = process.memoryUsage();
+    const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+    const anon = /RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    process.stderr.write(
+      `memory t=${((performance.now() - started) / 1000).toFixed(0)}s rss=${mib(usage.rss)} anon=${mib(Number(anon ?? 0) * 1024)} ` +
+        `heapTotal=${mib(usage.heapTotal)} heapUsed=${mib(usage.heapUsed)} external=${mib(usage.external)} arrayBuffers=${mib(usage.arrayBuffers)}\n`,
+    );
+  }, 1000).unref();
+}
+
 if (Object.keys(torrentOpts).length > 0) {
   // WebTorrentDownloader builds its own add() options; extra ones are merged in here.
   const add = WebTorrent.prototype.add;
