@@ -621,7 +621,7 @@ const transmissionLeecher: LeecherSpec = {
 export const LEECHERS: Record<string, LeecherSpec> = {
   ours: ourLeecher('ours', 'chilly WebTorrentDownloader (fixture)', 'downloader'),
   chilly: chillyLeecher,
-  wt: ourLeecher('wt', 'plain WebTorrent 2.8.5 (fixture)', 'plain'),
+  wt: ourLeecher('wt', 'WebTorrent 2.8.5 alone, node defaults (fixture)', 'plain'),
   lib: libtorrentLeecher,
   qbt: qbtLeecher,
   aria2: aria2Leecher,
