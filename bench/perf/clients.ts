@@ -157,6 +157,16 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** `promise` within `ms`; otherwise `managed` is stopped and the error carries its output. */
+async function withinOrStop<T>(managed: Managed, promise: Promise<T>, ms: number, what: string): Promise<T> {
+  try {
+    return await withTimeout(promise, ms, what);
+  } catch (error) {
+    await managed.stop();
+    throw new Error(`${(error as Error).message}\n${managed.log()}`);
+  }
+}
+
 // ---------------------------------------------------------------- our client (fixture process)
 
 /** A variant of our leecher, to compare engine settings side by side in one interleaved run. */
@@ -203,10 +213,7 @@ export function ourLeecher(
       const env = { ...process.env, ...ctx.nodeEnv, ...variant.nodeEnv };
       const peer = jsonPeer(id, process.execPath, args, 'complete', env);
       const extra: Record<string, unknown> = {};
-      const startedAt = await withTimeout(peer.added, 30_000, `${id} start`).catch(async (error: Error) => {
-        await peer.managed.stop();
-        throw new Error(`${error.message}\n${peer.managed.log()}`);
-      });
+      const startedAt = await withinOrStop(peer.managed, peer.added, 30_000, `${id} start`);
       return {
         process: peer.managed,
         startedAt,
@@ -374,10 +381,7 @@ const libtorrentLeecher: LeecherSpec = {
       ],
       'complete',
     );
-    const startedAt = await withTimeout(peer.added, 30_000, 'libtorrent start').catch(async (error: Error) => {
-      await peer.managed.stop();
-      throw new Error(`${error.message}\n${peer.managed.log()}`);
-    });
+    const startedAt = await withinOrStop(peer.managed, peer.added, 30_000, 'libtorrent start');
     return {
       process: peer.managed,
       startedAt,
@@ -652,12 +656,7 @@ export async function startLibtorrentSeeder(ctx: SeederContext): Promise<SeederH
     [LT_PEER, 'seed', '--torrent', ctx.torrentPath, '--save-path', ctx.seedDir, '--port', String(port)],
     'ready',
   );
-  try {
-    await withTimeout(peer.final, ctx.readyTimeoutMs, 'libtorrent seeder ready');
-  } catch (error) {
-    await peer.managed.stop();
-    throw new Error(`${(error as Error).message}\n${peer.managed.log()}`);
-  }
+  await withinOrStop(peer.managed, peer.final, ctx.readyTimeoutMs, 'libtorrent seeder ready');
   return {
     id: 'lib',
     label: 'libtorrent 2.0.8',
@@ -690,13 +689,10 @@ export async function startOurSeeder(ctx: SeederContext, engine: 'downloader' | 
     'ready',
     engine === 'downloader' ? { ...process.env, ...ctx.nodeEnv } : undefined,
   );
-  try {
-    const ready = await withTimeout(peer.final, ctx.readyTimeoutMs, 'our seeder ready');
+  const listening = peer.final.then((ready) => {
     if (ready.port !== port) throw new Error(`our seeder listens on ${String(ready.port)}, not ${port}`);
-  } catch (error) {
-    await peer.managed.stop();
-    throw new Error(`${(error as Error).message}\n${peer.managed.log()}`);
-  }
+  });
+  await withinOrStop(peer.managed, listening, ctx.readyTimeoutMs, 'our seeder ready');
   return {
     id: engine === 'downloader' ? 'ours' : 'wt',
     label: engine === 'downloader' ? 'chilly WebTorrentDownloader' : 'plain WebTorrent 2.8.5',
