@@ -39,7 +39,7 @@ interface JobRecord {
   torrent: Torrent | undefined;
   progressTimer: NodeJS.Timeout | undefined;
   resume: ResumeState | undefined;
-  /** Size and piece length, once the metadata is known: what the free-space check needs. */
+  /** Size, piece length and file ranges, once the metadata is known: what the free-space check needs. */
   layout: TorrentLayout | undefined;
   /** Files to download (indexes); undefined means all. */
   selection: ReadonlySet<number> | undefined;
@@ -370,11 +370,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       if (torrent.info === undefined)
         throw new ChillyError('invalid_torrent', 'The torrent metadata has no info dictionary.');
       assertSafeTorrentPaths(torrent.info, record.folder);
-      record.layout = {
-        length: torrent.length,
-        pieceLength: torrent.pieceLength,
-        files: torrent.files.map((file) => ({ offset: file.offset, length: file.length })),
-      };
+      record.layout = layoutOf(torrent);
       this.assertFreeSpaceFor(record);
     } catch (error) {
       this.fail(record, error);
@@ -528,10 +524,13 @@ async function usableResumeState(
   }
 }
 
-function layoutOf(parsed: ParsedTorrent | undefined): JobRecord['layout'] {
-  if (parsed?.length === undefined || parsed.pieceLength === undefined || parsed.files === undefined) return undefined;
-  const files = parsed.files.map((file) => ({ offset: file.offset, length: file.length }));
-  return { length: parsed.length, pieceLength: parsed.pieceLength, files };
+/** What the free-space check needs, from a parsed .torrent or the engine's torrent once it has metadata. */
+function layoutOf(
+  source: Pick<Partial<ParsedTorrent>, 'length' | 'pieceLength' | 'files'> | undefined,
+): JobRecord['layout'] {
+  if (source?.length === undefined || source.pieceLength === undefined || source.files === undefined) return undefined;
+  const files = source.files.map((file) => ({ offset: file.offset, length: file.length }));
+  return { length: source.length, pieceLength: source.pieceLength, files };
 }
 
 function transitionError(job: Job, action: string): ChillyError {
