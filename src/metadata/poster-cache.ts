@@ -24,8 +24,6 @@ export interface PosterCacheOptions {
   /** The whole folder, at most (least recently used images go first). Default 256 MiB. */
   maxTotalBytes?: number;
   fetch?: typeof fetch;
-  /** For tests. */
-  now?: () => number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -70,7 +68,6 @@ export class PosterCache {
   readonly #timeoutMs: number;
   readonly #maxTotalBytes: number;
   readonly #fetch: typeof fetch;
-  readonly #now: () => number;
   #evicting: Promise<void> = Promise.resolve();
   readonly #inFlight = new Map<string, Promise<PosterFileInfo>>();
 
@@ -84,7 +81,6 @@ export class PosterCache {
     this.#timeoutMs = options.timeoutMs ?? 15_000;
     this.#maxTotalBytes = options.maxTotalBytes ?? 256 * 1024 * 1024;
     this.#fetch = options.fetch ?? globalThis.fetch;
-    this.#now = options.now ?? Date.now;
   }
 
   /** The local file for `url` if it was downloaded before; never touches the network. */
@@ -171,7 +167,7 @@ export class PosterCache {
 
   /** Moves the image to the front of the eviction order (once a day at most: it is a write). */
   async #markUsed(file: string, mtimeMs: number): Promise<void> {
-    const now = this.#now();
+    const now = Date.now();
     if (now - mtimeMs < DAY_MS) return;
     const time = new Date(now);
     await utimes(file, time, time).catch(() => undefined); // a read-only cache still serves
@@ -185,7 +181,7 @@ export class PosterCache {
   }
 
   async #evictNow(keep: string): Promise<void> {
-    const now = this.#now();
+    const now = Date.now();
     const entries: { file: string; bytes: number; mtimeMs: number }[] = [];
     for (const name of await readdir(this.dir)) {
       const file = path.join(this.dir, name);
