@@ -11,6 +11,10 @@ export const ERROR_CATALOGUE = {
   invalid_torrent: { httpStatus: 400, summary: 'The .torrent data could not be parsed.' },
   torrent_file_unreadable: { httpStatus: 400, summary: 'The .torrent file could not be read.' },
   unsafe_path: { httpStatus: 400, summary: 'The torrent names a file path outside its download folder.' },
+  unsupported_torrent_version: {
+    httpStatus: 400,
+    summary: 'The torrent is BitTorrent v2 only (no v1 info-hash or pieces), which this engine cannot download.',
+  },
   unauthorized: { httpStatus: 401, summary: 'A valid API token is required.' },
   job_not_found: { httpStatus: 404, summary: 'No job has this id.' },
   duplicate_job: { httpStatus: 409, summary: 'A job with this id already exists.' },
@@ -19,8 +23,16 @@ export const ERROR_CATALOGUE = {
   insufficient_space: { httpStatus: 507, summary: 'Not enough free disk space for this download.' },
   disk_full: { httpStatus: 507, summary: 'The disk filled up during the download.' },
   files_missing: { httpStatus: 409, summary: "The completed job's files are no longer on disk." },
+  path_missing: {
+    httpStatus: 409,
+    summary: "The job's folder or the media folder vanished or was unmounted while the job had data in it.",
+  },
   download_failed: { httpStatus: 500, summary: 'The download engine reported an error.' },
   downloader_destroyed: { httpStatus: 503, summary: 'The downloader has been shut down.' },
+  database_damaged: {
+    httpStatus: 503,
+    summary: 'The database is damaged or incomplete: the server refuses to start on it (see the README on recovery).',
+  },
   not_found: { httpStatus: 404, summary: 'No such route.' },
   origin_not_allowed: { httpStatus: 403, summary: 'Requests from this browser origin are not allowed.' },
   payload_too_large: { httpStatus: 413, summary: 'The request body is too large.' },
