@@ -64,4 +64,56 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN selected_files_json TEXT;
   ALTER TABLE jobs ADD COLUMN sequential INTEGER NOT NULL DEFAULT 1 CHECK (sequential IN (0, 1));
   `,
+  // 4: facts about the database itself. `instance_id` names this database (random, made once) and
+  // is kept in its guard file too: a WAL or file of another database put in its place is caught at
+  // start (storage/database-integrity.ts). `last_opened_at` is rewritten at every open, so the WAL
+  // of a run always holds this page.
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO meta (key, value) VALUES ('instance_id', lower(hex(randomblob(16))));
+  `,
+  // 5: statuses and source types are checked by the code that reads them (src/domain/job.ts), so a
+  // new one (`stalled`) needs no table rebuild again; what a job created on disk (its folder, and
+  // the files and folders inside), so that deleting its data removes that and nothing else.
+  // Jobs from before were given the folder `<media root>/<id>`: it counts as theirs (their data is
+  // still removed on cancel), though only ever emptied, never removed with anything else in it.
+  `
+  CREATE TABLE jobs_new (
+    id                  TEXT PRIMARY KEY,
+    position            INTEGER NOT NULL UNIQUE,
+    source_type         TEXT NOT NULL,
+    source_urn          TEXT NOT NULL,
+    torrent_file        BLOB,
+    info_hash           TEXT NOT NULL UNIQUE,
+    name                TEXT,
+    status              TEXT NOT NULL,
+    error_code          TEXT,
+    error_message       TEXT,
+    save_path           TEXT NOT NULL,
+    files_json          TEXT,
+    bytes_done          INTEGER NOT NULL DEFAULT 0,
+    bytes_total         INTEGER,
+    bytes_uploaded      INTEGER NOT NULL DEFAULT 0,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL,
+    completed_at        TEXT,
+    selected_files_json TEXT,
+    sequential          INTEGER NOT NULL DEFAULT 1 CHECK (sequential IN (0, 1)),
+    folder_created      INTEGER NOT NULL DEFAULT 0 CHECK (folder_created IN (0, 1)),
+    created_paths_json  TEXT NOT NULL DEFAULT '[]'
+  ) STRICT;
+  INSERT INTO jobs_new (id, position, source_type, source_urn, torrent_file, info_hash, name, status, error_code,
+                        error_message, save_path, files_json, bytes_done, bytes_total, bytes_uploaded, created_at,
+                        updated_at, completed_at, selected_files_json, sequential, folder_created)
+    SELECT id, position, source_type, source_urn, torrent_file, info_hash, name, status, error_code, error_message,
+           save_path, files_json, bytes_done, bytes_total, bytes_uploaded, created_at, updated_at, completed_at,
+           selected_files_json, sequential, 1
+    FROM jobs;
+  DROP TABLE jobs;
+  ALTER TABLE jobs_new RENAME TO jobs;
+  CREATE INDEX jobs_status_position ON jobs (status, position);
+  `,
 ];
