@@ -1,0 +1,83 @@
+/**
+ * Issue 12, finding 2 ("bound every per-peer buffer"), the upload side: a peer that asks for
+ * block after block and never reads the answers must not make a seeder read the torrent into
+ * memory. A real seeder (WebTorrent with every public-network feature off) and a scripted peer
+ * on loopback.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createLoopbackSwarm } from '../helpers/loopback-swarm.js';
+import { MaliciousPeer, MessageId } from '../helpers/malicious-peer.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
+
+const MiB = 1024 * 1024;
+const BLOCK = 16 * 1024;
+
+describe('a peer that asks and never reads (finding 2)', () => {
+  test('cannot make the seeder hold more than a bounded amount for it', async () => {
+    const swarm = await createLoopbackSwarm({
+      name: 'Payload.mkv',
+      files: [{ path: 'Payload.mkv', size: 96 * MiB }],
+      pieceLength: 1 * MiB,
+    });
+    let requested = 0;
+    const hostile = await MaliciousPeer.start({
+      infoHash: swarm.infoHash,
+      script: async (connection) => {
+        // Its bitfield first: the seeder listens for 'interested' from then on.
+        await waitUntil(() => connection.receivedIds.includes(MessageId.bitfield), {
+          timeoutMs: 10_000,
+          what: 'the seeder bitfield',
+        });
+        await connection.message(MessageId.interested);
+        await waitUntil(() => connection.receivedIds.includes(MessageId.unchoke), {
+          timeoutMs: 10_000,
+          what: 'the seeder to unchoke',
+        });
+        connection.stopReading();
+        // 6,000 blocks: 94 MiB the seeder would read from disk and queue for a peer that reads none.
+        for (let piece = 0; piece < 96 && !connection.isClosed; piece++) {
+          const batch: Buffer[] = [];
+          for (let offset = 0; offset < MiB; offset += BLOCK) {
+            const request = Buffer.alloc(17);
+            request.writeUInt32BE(13, 0);
+            request[4] = MessageId.request;
+            request.writeUInt32BE(piece, 5);
+            request.writeUInt32BE(offset, 9);
+            request.writeUInt32BE(BLOCK, 13);
+            batch.push(request);
+          }
+          await connection.send(Buffer.concat(batch));
+          requested += batch.length;
+        }
+        await connection.waitClosed(15_000);
+      },
+    });
+    try {
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }, 50);
+      try {
+        // The seeder learns of the peer from the tracker and connects to it.
+        await hostile.announce(swarm.announceUrl);
+        await swarm.seederTorrent?.addPeer(hostile.address);
+        await waitUntil(() => requested >= 6_000 || hostile.scriptErrors.length > 0, {
+          timeoutMs: 20_000,
+          what: 'the requests to go out',
+        });
+        await sleep(3_000);
+      } finally {
+        clearInterval(sampler);
+      }
+      const growth = peak - before;
+      console.log(`seeder RSS growth while a peer asked for 94 MiB and read nothing: ${(growth / MiB).toFixed(1)} MiB`);
+      assert.ok(growth < 48 * MiB, `the seeder held ${(growth / MiB).toFixed(1)} MiB for one peer`);
+      assert.deepEqual(hostile.scriptErrors, []);
+    } finally {
+      await hostile.close();
+      await swarm.close();
+    }
+  });
+});
