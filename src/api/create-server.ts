@@ -9,6 +9,7 @@ import { ChillyError } from '../domain/errors.js';
 import type { DownloadServiceApi } from '../service/service-types.js';
 import { createContractAjv } from './contract.js';
 import { handleClientError, installErrorHandling } from './errors.js';
+import { LogDestination } from './log-destination.js';
 import { docsRoutes } from './routes/docs.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { eventRoutes } from './routes/events.js';
@@ -45,7 +46,11 @@ export interface CreateServerOptions {
   service: DownloadServiceApi;
   config: ChillyConfig;
   token: string;
-  /** `true` for Pino's defaults, or Pino options; the Authorization header is always redacted. */
+  /**
+   * `true` for Pino's defaults, or Pino options; the Authorization header and secret query
+   * parameters are always redacted. Without a `stream`, lines go to stdout through a
+   * LogDestination, which survives a full disk or a closed pipe.
+   */
   logger?: boolean | Record<string, unknown>;
   limits?: Partial<ServerLimits>;
   /** Shared across apps or with a test clock; one per app by default. */
@@ -64,8 +69,9 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const allowedOrigins = normaliseOrigins(options.config.allowedOrigins);
 
+  const logger = loggerOptions(options.logger);
   const app = Fastify({
-    logger: loggerOptions(options.logger),
+    logger: logger.options,
     bodyLimit: limits.jsonBodyBytes,
     // Only the routes the contract lists: no implicit HEAD twins.
     exposeHeadRoutes: false,
@@ -83,6 +89,10 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   // JSON is the only body most routes take; Fastify's default text/plain parser would let
   // cross-site "simple" form posts through to validation.
   app.removeContentTypeParser('text/plain');
+
+  // The last lines (the close itself) get a moment to reach stdout; a stuck descriptor does not hold the close.
+  const { destination } = logger;
+  if (destination !== undefined) app.addHook('onClose', () => destination.whenWritten(LOG_FLUSH_MS));
 
   installErrorHandling(app);
   // One limiter for wrong bearer tokens and wrong stream links alike.
@@ -117,14 +127,24 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   return app;
 }
 
-function loggerOptions(logger: CreateServerOptions['logger']): FastifyServerOptions['logger'] {
-  if (logger === undefined || logger === false) return false;
+/** How long closing the app waits for queued log lines to be written. */
+const LOG_FLUSH_MS = 1_000;
+
+function loggerOptions(logger: CreateServerOptions['logger']): {
+  options: FastifyServerOptions['logger'];
+  destination: LogDestination | undefined;
+} {
+  if (logger === undefined || logger === false) return { options: false, destination: undefined };
   const base = logger === true ? {} : logger;
-  return {
+  // Pino's default destination ends the process on a write error (a full disk): not ours.
+  const destination = base.stream === undefined ? new LogDestination() : undefined;
+  const options = {
     level: 'info',
     ...base,
+    ...(destination === undefined ? {} : { stream: destination }),
     redact: { paths: REDACT, censor: '[redacted]' },
-    // Stream links carry their token in the query (`?t=…`): it must not reach the log either.
+    // Stream links carry their token in the query (`?t=…`), and a client may put its token or a
+    // key there by mistake: none of it may reach the log either.
     serializers: {
       req: (request: FastifyRequest) => ({
         method: request.method,
@@ -133,8 +153,45 @@ function loggerOptions(logger: CreateServerOptions['logger']): FastifyServerOpti
       }),
     },
   };
+  return { options, destination };
 }
 
+/** Query parameters whose value is a secret, by name in lower case (after percent-decoding). */
+const SECRET_PARAMETERS: ReadonlySet<string> = new Set([
+  't',
+  'token',
+  'access_token',
+  'api_key',
+  'apikey',
+  'key',
+  'password',
+]);
+
+/**
+ * `url` for the log: the value of every secret query parameter (`t`, `token`, `access_token`,
+ * `api_key`/`apikey`, `key`, `password`; any case, percent-encoded names too) becomes
+ * `[redacted]`; everything else stays as it came. Pairs are split on `&` alone, as the query
+ * parser does, and a value runs to the next `&` (a raw `#` does not end it).
+ */
 export function redactStreamToken(url: string): string {
-  return url.replace(/([?&]t=)[^&#]*/g, '$1[redacted]');
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+  const pairs = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      if (equals < 0) return pair;
+      const name = pair.slice(0, equals);
+      return SECRET_PARAMETERS.has(decodedName(name).toLowerCase()) ? `${name}=[redacted]` : pair;
+    });
+  return `${url.slice(0, start + 1)}${pairs.join('&')}`;
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    return name;
+  }
 }

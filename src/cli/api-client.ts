@@ -12,6 +12,7 @@ import type { MovieSearchPage } from '../metadata/metadata-fetcher.js';
 import type { JobPage } from '../service/service-types.js';
 import { CliError } from './io.js';
 import { type SseMessage, SseParser } from './sse.js';
+import { terminalSafe } from './terminal-text.js';
 
 export interface Health {
   ok: boolean;
@@ -233,7 +234,9 @@ export class ApiClient {
         ` The server rejected ${this.tokenSource}: is it running with another data folder? ` +
         'Point the CLI at the same one (--data-dir or CHILLY_DATA_DIR), or set CHILLY_TOKEN to its token.';
     }
-    return new ApiError(status, error.code, message);
+    // A server's words, printed by every command (and `chilly doctor` prints them as they are):
+    // made safe here once, for whoever shows them.
+    return new ApiError(status, terminalSafe(error.code), terminalSafe(message));
   }
 
   private unreachable(cause: unknown): CliError {

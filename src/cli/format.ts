@@ -1,5 +1,9 @@
-/** Numbers and jobs as people read them: sizes in IEC units, speeds, ETAs, ratings, short texts, aligned tables. */
+/**
+ * Numbers and jobs as people read them: sizes in IEC units, speeds, ETAs, ratings, short texts,
+ * aligned tables. Text that came from a server or a torrent goes through terminalSafe here.
+ */
 import type { Job } from '../domain/job.js';
+import { terminalSafe } from './terminal-text.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -45,11 +49,12 @@ export function formatRating(rating: number | null | undefined): string {
 }
 
 /**
- * Text as one line of at most `max` characters: whitespace collapsed, and when longer, cut at the
- * last word that fits with an ellipsis. `-` when there is no text.
+ * Text as one line of at most `max` characters: whitespace collapsed, other controls made visible
+ * (terminalSafe), and when longer, cut at the last word that fits with an ellipsis. `-` when there
+ * is no text.
  */
 export function shortenText(text: string | null | undefined, max: number): string {
-  const line = (text ?? '').replace(/\s+/g, ' ').trim();
+  const line = terminalSafe((text ?? '').replace(/\s+/g, ' ').trim());
   // Code points, so that a cut never splits a character in two.
   const chars = Array.from(line);
   if (chars.length === 0) return '-';
@@ -62,10 +67,10 @@ export function shortenText(text: string | null | undefined, max: number): strin
 
 /** Whether the figures (speed, peers, ETA) mean anything in this state. */
 export function isTransferring(job: Job): boolean {
-  return job.status === 'downloading' || job.status === 'verifying';
+  return job.status === 'downloading' || job.status === 'verifying' || job.status === 'stalled';
 }
 
-/** One line about a job, for logs and terminals that are not TTYs. ASCII only. */
+/** One line about a job, for logs and terminals that are not TTYs. No control characters. */
 export function progressLine(job: Job): string {
   const { progress } = job;
   const parts = [`${job.id}: ${job.status}`, formatPercent(progress.fraction)];
@@ -75,39 +80,57 @@ export function progressLine(job: Job): string {
     parts.push(`down ${formatSpeed(progress.downloadSpeed)}`, formatPeers(progress.peers));
     parts.push(`ETA ${formatEta(progress.etaSeconds)}`);
   }
-  return parts.join(', ');
+  // The id and the status come from the server.
+  return terminalSafe(parts.join(', '));
 }
 
 export interface Column<Row> {
   header: string;
+  /** The cell's text; control characters in it are shown as escapes (terminalSafe). */
   value(row: Row): string;
+  /** Colours the cell's text once it is cut to width (so escapes of our own do not count as width). */
+  style?(text: string, row: Row): string;
   align?: 'left' | 'right';
   /** The one column that gives up width when the terminal is narrow. */
   shrink?: boolean;
 }
 
-/** A plain-text table: a header row, columns two spaces apart, no borders (easy to grep and cut). */
+/** Width in code points (not UTF-16 units), so that a cut never splits a character in two. */
+function widthOf(text: string): number {
+  return Array.from(text).length;
+}
+
+/**
+ * A plain-text table: a header row, columns two spaces apart, no borders (easy to grep and cut).
+ * Every cell is one line: a name cannot add a row, move a column or send a control sequence.
+ */
 export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], maxWidth?: number): string {
-  const cells = rows.map((row) => columns.map((column) => column.value(row)));
-  const widths = columns.map((column, index) =>
-    Math.max(column.header.length, ...cells.map((line) => (line[index] ?? '').length)),
+  const cells = rows.map((row) => columns.map((column) => terminalSafe(column.value(row))));
+  const headers = columns.map((column) => terminalSafe(column.header));
+  const widths = columns.map((_column, index) =>
+    Math.max(widthOf(headers[index] ?? ''), ...cells.map((line) => widthOf(line[index] ?? ''))),
   );
   if (maxWidth !== undefined) {
     const shrinkIndex = columns.findIndex((column) => column.shrink);
     const total = widths.reduce((sum, width) => sum + width, 0) + 2 * (columns.length - 1);
     const shrinkWidth = widths[shrinkIndex];
     if (shrinkIndex >= 0 && shrinkWidth !== undefined && total > maxWidth) {
-      widths[shrinkIndex] = Math.max(columns[shrinkIndex]?.header.length ?? 4, shrinkWidth - (total - maxWidth), 8);
+      const header = headers[shrinkIndex];
+      widths[shrinkIndex] = Math.max(header === undefined ? 4 : widthOf(header), shrinkWidth - (total - maxWidth), 8);
     }
   }
-  const line = (values: readonly string[]): string =>
+  const line = (values: readonly string[], row?: Row): string =>
     values
       .map((value, index) => {
         const width = widths[index] ?? 0;
-        const text = value.length > width ? `${value.slice(0, Math.max(0, width - 1))}…` : value;
-        return columns[index]?.align === 'right' ? text.padStart(width) : text.padEnd(width);
+        const chars = Array.from(value);
+        const text = chars.length > width ? `${chars.slice(0, Math.max(0, width - 1)).join('')}…` : value;
+        const padding = ' '.repeat(Math.max(0, width - widthOf(text)));
+        const column = columns[index];
+        const shown = row === undefined || column?.style === undefined ? text : column.style(text, row);
+        return column?.align === 'right' ? `${padding}${shown}` : `${shown}${padding}`;
       })
       .join('  ')
       .trimEnd();
-  return [line(columns.map((column) => column.header)), ...cells.map(line)].join('\n');
+  return [line(headers), ...cells.map((values, index) => line(values, rows[index]))].join('\n');
 }

@@ -3,6 +3,7 @@
  * output streams, the environment (read once by run.ts), the working folder and Ctrl-C.
  */
 import type { Environment } from '../config.js';
+import { terminalSafeJson } from './terminal-text.js';
 
 export interface OutputStream {
   write(text: string): boolean;
@@ -49,8 +50,9 @@ export function println(stream: OutputStream, text = ''): void {
   stream.write(`${text}\n`);
 }
 
+/** Exact JSON, with the characters a terminal would act on written as `\uXXXX` (see terminal-text.ts). */
 export function printJson(stream: OutputStream, value: unknown): void {
-  stream.write(`${JSON.stringify(value, null, 2)}\n`);
+  stream.write(`${terminalSafeJson(value)}\n`);
 }
 
 /** Colours only for a terminal, and never when NO_COLOR is set or TERM is dumb (no-color.org). */

@@ -8,6 +8,7 @@ import { ConfigError, type ConfigFlags, SETTINGS } from '../config.js';
 import { ChillyError } from '../domain/errors.js';
 import { type CommandContext, createContext } from './context.js';
 import { CliError, type CliIo, EXIT, println } from './io.js';
+import { terminalSafe } from './terminal-text.js';
 
 type Action = (ctx: CommandContext, args: string[], options: Record<string, unknown>) => Promise<number> | number;
 
@@ -182,25 +183,30 @@ function placeholder(kind: string): string {
   return kind === 'url' ? 'url' : 'value';
 }
 
+/**
+ * One line on stderr per failure. Messages carry a server's words, a torrent's name or a path:
+ * terminalSafe keeps them to one line with no control sequence.
+ */
 function reportError(io: CliIo, error: unknown): number {
   if (error instanceof CommanderError) {
     // Commander has printed its own message (or the help) already.
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
     return EXIT.usage;
   }
+  const say = (message: string): void => println(io.stderr, `chilly: ${terminalSafe(message)}`);
   if (error instanceof ConfigError) {
-    println(io.stderr, `chilly: ${error.message}`);
+    say(error.message);
     return error.source === 'flag' ? EXIT.usage : EXIT.failure;
   }
   if (error instanceof CliError) {
-    println(io.stderr, `chilly: ${error.code === undefined ? '' : `${error.code}: `}${error.message}`);
+    say(`${error.code === undefined ? '' : `${error.code}: `}${error.message}`);
     return error.exitCode;
   }
   if (error instanceof ChillyError) {
-    println(io.stderr, `chilly: ${error.code}: ${error.message}`);
+    say(`${error.code}: ${error.message}`);
     return EXIT.failure;
   }
-  println(io.stderr, `chilly: ${error instanceof Error ? error.message : String(error)}`);
+  say(error instanceof Error ? error.message : String(error));
   return EXIT.failure;
 }
 

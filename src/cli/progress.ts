@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import type { Job } from '../domain/job.js';
 import { formatBytes, formatEta, formatPeers, formatSpeed, isTransferring, progressLine } from './format.js';
 import { type OutputStream, println } from './io.js';
+import { terminalSafe } from './terminal-text.js';
 
 export interface ProgressView {
   update(job: Job): void;
@@ -47,7 +48,7 @@ class BarView implements ProgressView {
     const { progress } = job;
     const transferring = isTransferring(job);
     const payload = {
-      name: truncate(job.name ?? job.id, 32),
+      name: truncate(terminalSafe(job.name ?? job.id), 32),
       percent: `${(Math.floor(progress.fraction * 1000) / 10).toFixed(1)}%`.padStart(6),
       size:
         progress.bytesTotal === null
@@ -60,12 +61,14 @@ class BarView implements ProgressView {
       remaining: transferring ? formatEta(progress.etaSeconds) : '-',
       status: job.status,
     };
+    // Every figure comes from the server too, and need not be a number: none may reach the bar raw.
+    const safe = Object.fromEntries(Object.entries(payload).map(([key, text]) => [key, terminalSafe(String(text))]));
     const value = Math.floor(progress.fraction * STEPS);
     if (this.started) {
-      this.bar.update(value, payload);
+      this.bar.update(value, safe);
     } else {
       this.started = true;
-      this.bar.start(STEPS, value, payload);
+      this.bar.start(STEPS, value, safe);
     }
   }
 
@@ -101,6 +104,8 @@ class PlainView implements ProgressView {
   stop(): void {}
 }
 
+/** Cut to `width` code points (never inside a character), or padded to it. */
 function truncate(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
+  const chars = Array.from(text);
+  return chars.length > width ? `${chars.slice(0, width - 1).join('')}…` : text + ' '.repeat(width - chars.length);
 }

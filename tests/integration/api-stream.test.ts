@@ -295,12 +295,14 @@ describe('a player watches a real video while it downloads', { skip: ffmpegMissi
     const plain = new URL(url);
     plain.search = '';
     const tokens = createStreamTokens(server.token);
+    const subject = { jobId: 'film', infoHash: swarm.infoHash };
     const valid = new URL(url).searchParams.get('t') ?? '';
     const tampered = `${valid.slice(0, -2)}${valid.endsWith('AA') ? 'BB' : 'AA'}`;
     for (const [what, target] of [
       ['missing', plain.href],
-      ['expired', `${plain.href}?t=${tokens.sign('film', Math.floor(Date.now() / 1000) - 60)}`],
-      ['another job', `${plain.href}?t=${tokens.issue('another-film').token}`],
+      ['expired', `${plain.href}?t=${tokens.sign(subject, Math.floor(Date.now() / 1000) - 60)}`],
+      ['another job', `${plain.href}?t=${tokens.issue({ ...subject, jobId: 'another-film' }).token}`],
+      ['another torrent', `${plain.href}?t=${tokens.issue({ ...subject, infoHash: '0'.repeat(40) }).token}`],
       ['tampered', `${plain.href}?t=${tampered}`],
     ] as const) {
       const response = await request(target, { headers: { range: 'bytes=0-15' } });

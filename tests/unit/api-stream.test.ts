@@ -228,43 +228,46 @@ describe('stream media types', () => {
 describe('stream tokens', () => {
   let now = Date.UTC(2026, 0, 1);
   const tokens = createStreamTokens('the-api-token-0123456789', { now: () => now });
+  const film = { jobId: 'film', infoHash: 'ab'.repeat(20) };
 
   it('open the job they were made for until they expire, and nothing else', () => {
-    const { token, expiresAt } = tokens.issue('film');
+    const { token, expiresAt } = tokens.issue(film);
     assert.equal(expiresAt, now / 1000 + DEFAULT_STREAM_TOKEN_SECONDS);
     assert.match(token, /^[0-9]+\.[A-Za-z0-9_-]{43}$/);
-    assert.equal(tokens.check(token, 'film'), 'valid');
-    assert.equal(tokens.check(token, 'film2'), 'bad_signature');
-    assert.equal(tokens.check(token, 'Film'), 'bad_signature');
-    assert.equal(createStreamTokens('another-api-token-012345').check(token, 'film'), 'bad_signature');
+    assert.equal(tokens.check(token, film), 'valid');
+    assert.equal(tokens.check(token, { ...film, jobId: 'film2' }), 'bad_signature');
+    assert.equal(tokens.check(token, { ...film, jobId: 'Film' }), 'bad_signature');
+    assert.equal(tokens.check(token, { ...film, infoHash: 'cd'.repeat(20) }), 'bad_signature', 'another torrent');
+    assert.equal(tokens.check(token, { ...film, infoHash: 'AB'.repeat(20) }), 'valid', 'hex in either case');
+    assert.equal(createStreamTokens('another-api-token-012345').check(token, film), 'bad_signature');
     now += DEFAULT_STREAM_TOKEN_SECONDS * 1000 - 1;
-    assert.equal(tokens.check(token, 'film'), 'valid');
+    assert.equal(tokens.check(token, film), 'valid');
     now += 1;
-    assert.equal(tokens.check(token, 'film'), 'expired');
+    assert.equal(tokens.check(token, film), 'expired');
   });
 
   it('refuse every altered character, a moved expiry, and malformed input', () => {
-    const token = tokens.sign('film', Math.floor(now / 1000) + 60);
+    const token = tokens.sign(film, Math.floor(now / 1000) + 60);
     for (let position = 0; position < token.length; position++) {
       const original = token[position];
       if (original === '.') continue;
       // Another character of the same alphabet, so the pattern still matches and the MAC decides.
       const replacement = original === 'A' ? 'B' : original === '1' ? '2' : /[0-9]/.test(original ?? '') ? '1' : 'A';
       const altered = `${token.slice(0, position)}${replacement}${token.slice(position + 1)}`;
-      assert.notEqual(tokens.check(altered, 'film'), 'valid', `altered at ${position}: ${altered}`);
+      assert.notEqual(tokens.check(altered, film), 'valid', `altered at ${position}: ${altered}`);
     }
     for (const bad of ['', 'x', '1.', '.abc', `${token}=`, `${token}.1`, ` ${token}`, token.replace('.', ':')]) {
-      assert.notEqual(tokens.check(bad, 'film'), 'valid', JSON.stringify(bad));
+      assert.notEqual(tokens.check(bad, film), 'valid', JSON.stringify(bad));
     }
-    assert.equal(tokens.check(undefined, 'film'), 'missing');
-    assert.equal(tokens.check([token, token], 'film'), 'malformed');
-    assert.equal(tokens.check(42, 'film'), 'malformed');
-    assert.throws(() => tokens.sign('film', -1), RangeError);
-    assert.throws(() => tokens.issue('film', 0), RangeError);
+    assert.equal(tokens.check(undefined, film), 'missing');
+    assert.equal(tokens.check([token, token], film), 'malformed');
+    assert.equal(tokens.check(42, film), 'malformed');
+    assert.throws(() => tokens.sign(film, -1), RangeError);
+    assert.throws(() => tokens.issue(film, 0), RangeError);
   });
 
   it('are keyed by a value derived from the API token, never the token itself', () => {
-    const token = tokens.sign('film', 2_000_000_000);
+    const token = tokens.sign(film, 2_000_000_000);
     assert.ok(!token.includes('the-api-token'), 'the API token does not appear in a link');
   });
 });
@@ -294,7 +297,12 @@ describe('stream routes (in-memory files through the real routes)', () => {
   };
   const errorCode = (response: { body: string }) =>
     (JSON.parse(response.body) as { error: { code: string } }).error.code;
-  const link = (id: string) => `t=${createStreamTokens(server.token).issue(id).token}`;
+  /** A link for the job as it is now: its id and its torrent. */
+  const subject = (id: string, of: ApiTestServer = server) => ({
+    jobId: id,
+    infoHash: of.service.get(id).infoHash ?? '',
+  });
+  const link = (id: string) => `t=${createStreamTokens(server.token).issue(subject(id)).token}`;
 
   before(async () => {
     // Many deliberate failures below; the limiter itself is tested on a server of its own.
@@ -402,7 +410,7 @@ describe('stream routes (in-memory files through the real routes)', () => {
 
   it('accepts a signed link or the bearer token, and nothing else', async () => {
     const tokens = createStreamTokens(server.token);
-    const valid = tokens.issue('film').token;
+    const valid = tokens.issue(subject('film')).token;
     const ok = await checkedInject(server.app, {
       method: 'GET',
       url: `/stream/film?t=${valid}`,
@@ -412,10 +420,10 @@ describe('stream routes (in-memory files through the real routes)', () => {
     const other = await checkedInject(server.app, { method: 'GET', url: `/stream/film/files/1?t=${valid}` });
     assert.equal(other.statusCode, 200, 'one link opens every file of its job');
 
-    const expired = tokens.sign('film', Math.floor(Date.now() / 1000) - 1);
+    const expired = tokens.sign(subject('film'), Math.floor(Date.now() / 1000) - 1);
     const tampered = `${valid.slice(0, -3)}${valid.endsWith('AAA') ? 'BBB' : 'AAA'}`;
-    const forOtherJob = tokens.issue('other').token;
-    const foreign = createStreamTokens('some-other-api-token-value').issue('film').token;
+    const forOtherJob = tokens.issue({ ...subject('film'), jobId: 'other' }).token;
+    const foreign = createStreamTokens('some-other-api-token-value').issue(subject('film')).token;
     for (const [what, url, headers] of [
       ['no token', '/stream/film', {}],
       ['expired', `/stream/film?t=${expired}`, {}],
@@ -454,7 +462,7 @@ describe('stream routes (in-memory files through the real routes)', () => {
       assert.match(String(limited.headers['retry-after']), /^[0-9]+$/);
       const bearerElsewhere = await checkedInject(own.app, { method: 'GET', url: '/downloads?t=1', headers: {} });
       assert.equal(bearerElsewhere.statusCode, 429, 'one limiter for links and bearer tokens');
-      const valid = createStreamTokens(own.token).issue('film').token;
+      const valid = createStreamTokens(own.token).issue(subject('film', own)).token;
       const opened = await checkedInject(own.app, {
         method: 'GET',
         url: `/stream/film?t=${valid}`,

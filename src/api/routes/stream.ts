@@ -3,7 +3,8 @@
  * `/stream/{id}/files/{index}`, with single byte ranges (RFC 9110 §14), readable before the bytes
  * are on disk: the service asks the engine for the pieces under the read first and waits for them.
  * Players cannot send headers, so these routes take a signed link (`?t=…`, see stream-token.ts)
- * as well as the bearer token; `GET /download/stream-url/{id}` hands links out.
+ * as well as the bearer token; `GET /download/stream-url/{id}` hands links out. A link names the
+ * job and its torrent: another torrent added later under the same id does not open with it.
  *
  * Every read is tied to the HTTP response: when the player goes away the read is aborted, so the
  * engine's waits end, its listeners and priority requests go, and the file handle is closed.
@@ -12,12 +13,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChillyError } from '../../domain/errors.js';
+import type { Job } from '../../domain/job.js';
 import { mainFileIndex } from '../../service/job-files.js';
 import type { DownloadServiceApi, JobFileStream } from '../../service/service-types.js';
 import { routeSchema } from '../contract.js';
 import { sendError } from '../errors.js';
 import { type AuthFailureLimiter, createTokenCheck } from '../security.js';
-import type { StreamTokenCheck, StreamTokens } from '../stream-token.js';
+import type { StreamSubject, StreamTokenCheck, StreamTokens } from '../stream-token.js';
 
 export interface StreamRoutesOptions {
   service: DownloadServiceApi;
@@ -158,7 +160,10 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRoutesOp
     }
     const { id } = request.params as Partial<StreamParams>;
     const { t } = request.query as { t?: unknown };
-    const check: StreamTokenCheck = typeof id === 'string' ? tokens.check(t, id) : 'missing';
+    const subject = typeof id === 'string' ? currentSubject(service, id) : undefined;
+    // No such job: no link can be valid for it (and the answer says nothing about which jobs exist).
+    const check: StreamTokenCheck =
+      subject !== undefined ? tokens.check(t, subject) : t === undefined || t === '' ? 'missing' : 'bad_signature';
     if (check === 'valid') return;
     const waitMs = limiter.retryAfterMs(address);
     if (waitMs > 0) {
@@ -243,7 +248,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRoutesOp
       // Unknown until a magnet's metadata arrives; the link works before that all the same.
       const fileIndex =
         requested ?? (job.files === undefined || job.files.length === 0 ? null : mainFileIndex(job.files));
-      const { token, expiresAt } = tokens.issue(job.id);
+      const { token, expiresAt } = tokens.issue(subjectOf(job));
       const where = `/stream/${encodeURIComponent(job.id)}${requested === undefined ? '' : `/files/${requested}`}`;
       // The Host header passed the allow-list, so the link names this server as the client reached it.
       return {
@@ -253,6 +258,21 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRoutesOp
       };
     },
   );
+}
+
+/** What a link for this job opens: the job id and the torrent it holds now (every stored job has one). */
+function subjectOf(job: Pick<Job, 'id' | 'infoHash'>): StreamSubject {
+  return { jobId: job.id, infoHash: job.infoHash ?? '' };
+}
+
+/** The job's current subject, or undefined when there is no job with this id. */
+function currentSubject(service: DownloadServiceApi, id: string): StreamSubject | undefined {
+  try {
+    return subjectOf(service.get(id));
+  } catch (error) {
+    if (error instanceof ChillyError && error.code === 'job_not_found') return undefined;
+    throw error;
+  }
 }
 
 function unauthorisedMessage(check: StreamTokenCheck): string {

@@ -10,6 +10,7 @@ import { formatBytes } from '../format.js';
 import { CliError, EXIT, printJson, println } from '../io.js';
 import { createProgressView } from '../progress.js';
 import { type CliSource, checkJobId, defaultJobId, disambiguatedJobId, readSource } from '../source.js';
+import { terminalSafe } from '../terminal-text.js';
 
 export interface AddOptions {
   id?: string;
@@ -25,11 +26,11 @@ export async function runAdd(ctx: CommandContext, argument: string, options: Add
 
   if (!ctx.json) {
     const what = job.name === undefined ? '' : ` (${job.name})`;
-    println(io.stdout, created ? `Added ${job.id}${what}.` : `${job.id}${what} was already added.`);
+    println(io.stdout, terminalSafe(created ? `Added ${job.id}${what}.` : `${job.id}${what} was already added.`));
   }
   if (options.detach === true) {
     if (ctx.json) printJson(io.stdout, job);
-    else println(io.stdout, `Follow it with \`chilly status ${job.id}\`.`);
+    else println(io.stdout, terminalSafe(`Follow it with \`chilly status ${job.id}\`.`));
     return EXIT.ok;
   }
   return follow(ctx, client, job.id);
@@ -65,7 +66,9 @@ async function follow(ctx: CommandContext, client: ApiClient, id: string): Promi
     if (!controller.signal.aborted) throw error;
     println(
       io.stderr,
-      `Stopped following ${id}; the server keeps downloading it (\`chilly status ${id}\`, \`chilly pause ${id}\`).`,
+      terminalSafe(
+        `Stopped following ${id}; the server keeps downloading it (\`chilly status ${id}\`, \`chilly pause ${id}\`).`,
+      ),
     );
     return EXIT.interrupted;
   } finally {
@@ -76,14 +79,18 @@ async function follow(ctx: CommandContext, client: ApiClient, id: string): Promi
   return settle(ctx, final);
 }
 
-/** The exit code for a settled job, with a line saying what happened. */
+/**
+ * The exit code for a settled job, with a line saying what happened. The job's texts come from the
+ * server or the torrent: the errors thrown here are made safe where they are printed (program.ts).
+ */
 export function settle(ctx: CommandContext, job: Job): number {
   const name = job.name ?? job.id;
   switch (job.status) {
     case 'completed':
       if (!ctx.json) {
         const size = job.progress.bytesTotal === null ? '' : ` (${formatBytes(job.progress.bytesTotal)})`;
-        println(ctx.io.stdout, `${ctx.style.green('Done:')} ${name}${size} in ${job.savePath ?? '(unknown folder)'}`);
+        const what = terminalSafe(`${name}${size} in ${job.savePath ?? '(unknown folder)'}`);
+        println(ctx.io.stdout, `${ctx.style.green('Done:')} ${what}`);
       }
       return EXIT.ok;
     case 'error':

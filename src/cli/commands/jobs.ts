@@ -12,6 +12,7 @@ import {
   renderTable,
 } from '../format.js';
 import { EXIT, printJson, println, type Style, usageError } from '../io.js';
+import { terminalSafe } from '../terminal-text.js';
 
 const PAGE_SIZE = 500;
 /** `ls` without --limit reads every page, up to this many jobs (a guard, not a real-world limit). */
@@ -49,6 +50,8 @@ export async function runList(ctx: CommandContext, options: ListOptions): Promis
   return EXIT.ok;
 }
 
+const WAITING_FOR_METADATA = '(waiting for metadata)';
+
 function jobColumns(style: Style): Column<Job>[] {
   return [
     { header: 'ID', value: (job) => job.id },
@@ -63,7 +66,13 @@ function jobColumns(style: Style): Column<Job>[] {
     { header: 'UP', value: (job) => formatSpeed(job.progress.uploadSpeed), align: 'right' },
     { header: 'PEERS', value: (job) => (isTransferring(job) ? String(job.progress.peers) : '-'), align: 'right' },
     { header: 'ETA', value: (job) => (isTransferring(job) ? formatEta(job.progress.etaSeconds) : '-'), align: 'right' },
-    { header: 'NAME', value: (job) => job.name ?? style.dim('(waiting for metadata)'), shrink: true },
+    {
+      header: 'NAME',
+      value: (job) => job.name ?? WAITING_FOR_METADATA,
+      // Styled after the cut, so the colour's own escapes are neither counted nor made visible.
+      style: (text, job) => (job.name === undefined ? style.dim(text) : text),
+      shrink: true,
+    },
   ];
 }
 
@@ -74,10 +83,10 @@ export async function runStatus(ctx: CommandContext, id: string): Promise<number
   return EXIT.ok;
 }
 
-/** A job as a short card of "label  value" lines. */
+/** A job as a short card of "label  value" lines; every value is one line (terminalSafe), files one per line. */
 export function describeJob(job: Job): string {
   const { progress } = job;
-  const rows: Array<[string, string | undefined]> = [
+  const rows: Array<[string, string | readonly string[] | undefined]> = [
     ['id', job.id],
     ['name', job.name],
     ['status', job.status],
@@ -103,17 +112,22 @@ export function describeJob(job: Job): string {
     ['updated', job.updatedAt],
     ['error', job.error === undefined ? undefined : `${job.error.code}: ${job.error.message}`],
   ];
+  const indent = `\n${' '.repeat(11)}`;
   return rows
-    .filter((row): row is [string, string] => row[1] !== undefined)
-    .map(([label, value]) => `${label.padEnd(10)} ${value}`)
+    .filter((row): row is [string, string | readonly string[]] => row[1] !== undefined)
+    .map(([label, value]) => {
+      const lines = typeof value === 'string' ? [value] : value;
+      return `${label.padEnd(10)} ${lines.map(terminalSafe).join(indent)}`;
+    })
     .join('\n');
 }
 
-function filesSummary(job: Job): string {
+/** The number of files, then up to five of them, one line each. */
+function filesSummary(job: Job): string[] {
   const files = job.files ?? [];
-  const shown = files.slice(0, 5).map((file) => `\n           ${file.path} (${formatBytes(file.length)})`);
-  const more = files.length > 5 ? `\n           … and ${files.length - 5} more` : '';
-  return `${files.length}${shown.join('')}${more}`;
+  const shown = files.slice(0, 5).map((file) => `${file.path} (${formatBytes(file.length)})`);
+  const more = files.length > 5 ? [`… and ${files.length - 5} more`] : [];
+  return [String(files.length), ...shown, ...more];
 }
 
 export async function runPause(ctx: CommandContext, id: string): Promise<number> {
@@ -146,9 +160,10 @@ export async function runCancel(ctx: CommandContext, id: string, options: Cancel
   return EXIT.ok;
 }
 
+/** The job as JSON, or `message`, which names the job as the server does (terminalSafe). */
 function report(ctx: CommandContext, job: Job, message: string): void {
   if (ctx.json) printJson(ctx.io.stdout, job);
-  else println(ctx.io.stdout, message);
+  else println(ctx.io.stdout, terminalSafe(message));
 }
 
 function parseStatuses(text: string | undefined): JobStatus[] {

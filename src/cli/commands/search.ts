@@ -7,6 +7,7 @@ import { ApiError, connect } from '../api-client.js';
 import type { CommandContext } from '../context.js';
 import { type Column, formatRating, renderTable, shortenText } from '../format.js';
 import { CliError, EXIT, printJson, println, usageError } from '../io.js';
+import { terminalSafe } from '../terminal-text.js';
 
 export interface SearchOptions {
   year?: string;
@@ -51,9 +52,11 @@ export async function runSearch(ctx: CommandContext, title: string, options: Sea
   if (found.results.length === 0) {
     println(
       ctx.io.stdout,
-      found.totalResults > 0
-        ? `No results on page ${found.page} for ${asked}: ${pages(found)}.`
-        : `No movies found for ${asked}.`,
+      terminalSafe(
+        found.totalResults > 0
+          ? `No results on page ${found.page} for ${asked}: ${pages(found)}.`
+          : `No movies found for ${asked}.`,
+      ),
     );
     return EXIT.ok;
   }
@@ -63,9 +66,10 @@ export async function runSearch(ctx: CommandContext, title: string, options: Sea
   );
   if (found.totalPages > 1) {
     const next = found.page < found.totalPages ? `; --page ${found.page + 1} for more` : '';
+    // The figures are the server's JSON, whatever it holds.
     println(
       ctx.io.stdout,
-      ctx.style.dim(`Page ${found.page} of ${found.totalPages} (${found.totalResults} results)${next}.`),
+      ctx.style.dim(terminalSafe(`Page ${found.page} of ${found.totalPages} (${found.totalResults} results)${next}.`)),
     );
   }
   return EXIT.ok;
