@@ -33,6 +33,18 @@ declare module 'webtorrent' {
     storeCacheMaxBytes?: number;
     strategy?: 'sequential' | 'rarest';
     maxWebConns?: number;
+    /** A chunk store class (abstract-chunk-store) used instead of fs-chunk-store. */
+    store?: new (
+      chunkLength: number,
+      opts: never,
+    ) => unknown;
+    /** Spread into the store's constructor options. */
+    storeOpts?: object;
+    /**
+     * Added by patches/webtorrent+2.8.5.patch: called with the raw info dictionary before the
+     * engine builds anything from it (also for metadata from peers); a throw fails the torrent.
+     */
+    verifyMetadata?: (info: Record<string, unknown>) => void;
   }
 
   export interface TorrentFile extends EventEmitter {

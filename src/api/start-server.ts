@@ -2,6 +2,7 @@
  * Everything `npm start` does, as a function tests can call: database → engine → service →
  * token → app → listen. Whatever was opened is closed again if a later step fails.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ChillyConfig } from '../config.js';
@@ -70,10 +71,32 @@ export function assertSafeBind(config: Pick<ChillyConfig, 'host' | 'token'>): vo
   );
 }
 
+/**
+ * Downloads are folders of strangers' files, created and deleted by job: the media root may not be
+ * the data folder or hold it, where one job's folder could be named like the database or the token.
+ */
+export function assertSeparateFolders(config: Pick<ChillyConfig, 'dataDir' | 'mediaRoot'>): void {
+  const media = path.resolve(config.mediaRoot);
+  const data = path.resolve(config.dataDir);
+  if (data === media || data.startsWith(media + path.sep)) {
+    throw new ChillyError(
+      'validation_failed',
+      `The media folder ${media} ${data === media ? 'is' : 'holds'} the data folder ${data}: ` +
+        'keep downloads apart from the database and the token (set CHILLY_MEDIA_ROOT to another folder, ' +
+        `such as ${path.join(data, 'media')}).`,
+    );
+  }
+}
+
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { config } = options;
   assertSafeBind(config);
+  assertSeparateFolders(config);
+  // Jobs, the token and caches are the user's business: a folder we make is theirs alone. One
+  // that already exists keeps the mode they gave it.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const token = await loadOrCreateToken(config.dataDir, config.token);
+  // Refuses a damaged database (database_damaged, with a backup), before anything else starts.
   const database = openDatabase(path.join(config.dataDir, DATABASE_FILE_NAME));
   let downloader: Downloader | undefined;
   let service: DownloadService | undefined;

@@ -5,6 +5,8 @@ export const JOB_STATUSES = [
   'queued',
   'verifying',
   'downloading',
+  /** Downloading, but no data has arrived for a while (no peers, or none that send): clears by itself. */
+  'stalled',
   'paused',
   'completed',
   'error',
@@ -31,9 +33,14 @@ export interface JobProgress {
 }
 
 export interface JobFile {
-  /** Path relative to the job's folder. */
+  /** Path relative to the job's folder, '/'-separated: where the file is on disk. */
   path: string;
   length: number;
+  /**
+   * The file's path as the torrent names it, when that differs from `path` (a name that is not
+   * valid on every file system, or that met another file's, is changed on disk).
+   */
+  torrentPath?: string;
 }
 
 export interface JobError {

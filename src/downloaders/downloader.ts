@@ -36,6 +36,18 @@ export interface ResumeState {
 }
 
 export interface StartOptions {
+  /**
+   * The job's folder (as stored for the job). Default: a new folder under the media root, named
+   * after the job id (`<id>`, else `<id>-2`, … when that name is taken).
+   */
+  savePath?: string;
+  /**
+   * The job wrote data into its folder before (a restart, a resume): a missing folder then means
+   * the data is gone (`path_missing`), not that it was never made.
+   */
+  hasData?: boolean;
+  /** Where each file lives inside the folder, as stored for the job (see src/torrent/file-layout.ts). */
+  diskPaths?: readonly string[];
   /** Resume data saved earlier for this same torrent; ignored if it does not fit the torrent. */
   resume?: ResumeState;
   /** Download only these files (indexes into the torrent's file list); all when absent. */
@@ -58,6 +70,14 @@ export interface RangeWaiter {
   close(): void;
 }
 
+/** What a job put on disk: deleting its data removes these and nothing else. */
+export interface JobFootprint {
+  /** The job made its folder (so the folder goes too, once empty). */
+  folderCreated: boolean;
+  /** Files and folders the engine created inside the folder, '/'-separated and relative to it. */
+  created: string[];
+}
+
 /**
  * A download engine driver. One instance manages many jobs, each identified by the caller's id.
  * Every method rejects with a `ChillyError` (stable `code`) on bad input or an unknown id.
@@ -68,10 +88,26 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
   resume(id: string): Promise<Job>;
   cancel(id: string, options?: CancelOptions): Promise<Job>;
   get(id: string): Job | undefined;
-  /** The folder that holds (or will hold) a job's data. */
+  /** The folder a job with this id is given by default (before any clash with an existing folder). */
   jobFolder(id: string): string;
-  /** Deletes a job's folder, for jobs this driver is not running (queued, paused, failed). */
-  deleteJobData(id: string): Promise<void>;
+  /**
+   * A new folder for a job: `jobFolder(id)`, else `-2`, `-3`, … while a name exists on disk or
+   * `isTaken` says another job has it. Made when the job first starts, not now.
+   */
+  chooseFolder?(id: string, options?: { isTaken?: (folder: string) => boolean }): Promise<string>;
+  /**
+   * Checks the media root before any job runs: with `expectData` (some job has data there) it must
+   * be there and be ours, else `path_missing`; `adopt` takes a root of ours that predates its marker.
+   */
+  prepareMediaRoot?(options: { expectData: boolean; adopt?: boolean }): Promise<void>;
+  /** What a job this driver runs has created so far (undefined for an unknown job). */
+  footprint?(id: string): JobFootprint | undefined;
+  /**
+   * Deletes a stopped job's data: only what `footprint` says it created (plus, in a folder the job
+   * made, the files of `diskPaths`), never through a symbolic link, never a folder that still holds
+   * something else. Returns what was left behind.
+   */
+  deleteJobData(folder: string, footprint: JobFootprint, diskPaths?: readonly string[]): Promise<string[]>;
   list(): Job[];
   /** A reader for file `fileIndex` of a running job, for drivers that can stream. */
   openRangeWaiter?(id: string, fileIndex: number, options?: { readAheadBytes?: number }): RangeWaiter;

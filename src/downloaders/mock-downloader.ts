@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { ChillyError } from '../domain/errors.js';
 import { assertValidJobId, emptyProgress, type Job, type JobInput } from '../domain/job.js';
-import type { CancelOptions, Downloader, DownloaderEvents } from './downloader.js';
+import type { CancelOptions, Downloader, DownloaderEvents, StartOptions } from './downloader.js';
 
 /** The time source the mock runs on; tests pass a fake one so they never wait for real time. */
 export interface MockClock {
@@ -64,7 +64,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     this.#mediaRoot = path.resolve(options.mediaRoot ?? './media');
   }
 
-  async start(input: JobInput): Promise<Job> {
+  async start(input: JobInput, options: StartOptions = {}): Promise<Job> {
     this.#assertAlive();
     assertValidJobId(input?.id);
     if (input.sourceType !== 'torrent') {
@@ -86,7 +86,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
       infoHash,
       name,
       files: [{ path: `${name}.mkv`, length: Math.floor(total) }],
-      savePath: this.jobFolder(input.id),
+      savePath: options.savePath ?? this.jobFolder(input.id),
       progress: { ...emptyProgress(), bytesTotal: Math.floor(total) },
       sequential: true,
       createdAt: now,
@@ -139,8 +139,8 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
   }
 
   // Nothing is ever written, so there is nothing to delete.
-  async deleteJobData(id: string): Promise<void> {
-    assertValidJobId(id);
+  async deleteJobData(): Promise<string[]> {
+    return [];
   }
 
   get(id: string): Job | undefined {

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { ChillyError } from '../domain/errors.js';
 
 /**
@@ -7,6 +6,8 @@ import { ChillyError } from '../domain/errors.js';
  * parse-torrent quietly normalises `..` away on POSIX, but Windows forms (`C:\…`, `\\server\…`,
  * backslash separators) pass through, and WebTorrent does not check (webtorrent #3012). A torrent
  * that tries any of this is hostile or broken, so it is refused outright instead of repaired.
+ * Everything else in a name (reserved names, forbidden characters, length) is made safe by the
+ * file layout (src/torrent/file-layout.ts), which never lets a path leave the job's folder either.
  */
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -22,7 +23,8 @@ export function unsafeComponentReason(component: string): string | undefined {
   if (component === '.' || component === '..') return `a '${component}' component`;
   if (component.includes('\0')) return 'a NUL byte';
   if (component.includes('/') || component.includes('\\')) return 'a path separator inside a component';
-  if (/^[A-Za-z]:/.test(component)) return 'a Windows drive prefix';
+  // `C:` alone or `C:\…`; a title such as "M:I-2" is only sanitised (its ':' becomes '_').
+  if (/^[A-Za-z]:(?:[\\/]|$)/.test(component)) return 'a Windows drive prefix';
   return undefined;
 }
 
@@ -40,12 +42,8 @@ export function rawTorrentPaths(info: Record<string, unknown>): string[][] {
   });
 }
 
-/**
- * Throws `unsafe_path` if any file of the torrent would resolve outside `jobFolder`.
- * Checks the raw components first (so nothing is "repaired"), then the resolved path.
- */
-export function assertSafeTorrentPaths(info: Record<string, unknown>, jobFolder: string): void {
-  const root = path.resolve(jobFolder);
+/** Throws `unsafe_path` if any file of the torrent names a path that would leave the job's folder. */
+export function assertSafeTorrentPaths(info: Record<string, unknown>): void {
   for (const parts of rawTorrentPaths(info)) {
     const shown = parts.join('/');
     for (const part of parts) {
@@ -53,13 +51,6 @@ export function assertSafeTorrentPaths(info: Record<string, unknown>, jobFolder:
       if (reason !== undefined) {
         throw new ChillyError('unsafe_path', `Refused torrent: file path ${JSON.stringify(shown)} contains ${reason}.`);
       }
-    }
-    const resolved = path.resolve(root, ...parts);
-    if (!resolved.startsWith(root + path.sep)) {
-      throw new ChillyError(
-        'unsafe_path',
-        `Refused torrent: file path ${JSON.stringify(shown)} leaves the job folder.`,
-      );
     }
   }
 }

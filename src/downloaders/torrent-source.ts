@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import magnetURIDecode from 'magnet-uri';
 import parseTorrent, { type ParsedTorrent } from 'parse-torrent';
 import { ChillyError } from '../domain/errors.js';
-import { emptyProgress, type Job, type JobInput } from '../domain/job.js';
+import { emptyProgress, type Job, type JobFile, type JobInput } from '../domain/job.js';
+import { type LayoutFile, planFileLayout } from '../torrent/file-layout.js';
+import { checkTorrentFile, TORRENT_LIMITS } from '../torrent/info-dictionary.js';
 
 /** A job's source, checked and parsed, in the form the engine takes. */
 export type TorrentSource =
@@ -12,7 +14,7 @@ export type TorrentSource =
 const HEX_INFO_HASH = /^[0-9a-fA-F]{40}$/;
 const BASE32_INFO_HASH = /^[A-Za-z2-7]{32}$/;
 /** Largest .torrent accepted: real movie torrents are well under 1 MiB; this stops a bad path eating memory. */
-export const MAX_TORRENT_FILE_BYTES = 10 * 1024 * 1024;
+export const MAX_TORRENT_FILE_BYTES = TORRENT_LIMITS.maxTorrentBytes;
 
 export function isBareInfoHash(value: string): boolean {
   return HEX_INFO_HASH.test(value) || BASE32_INFO_HASH.test(value);
@@ -44,7 +46,9 @@ function parseMagnet(uri: string): TorrentSource {
   };
 }
 
+/** .torrent bytes, checked (see info-dictionary.ts) before anything else reads them, then parsed. */
 export async function parseTorrentBytes(bytes: Uint8Array): Promise<TorrentSource> {
+  checkTorrentFile(bytes);
   let parsed: ParsedTorrent;
   try {
     parsed = await parseTorrent(bytes);
@@ -128,6 +132,15 @@ export function sourceUrnOf(input: Pick<JobInput, 'sourceUrn' | 'torrentFile'>, 
   return input.torrentFile === undefined ? (input.sourceUrn ?? '').trim() : `torrent:${infoHash}`;
 }
 
+/** A job's files from the torrent's disk layout: where each is on disk, and its torrent name when that differs. */
+export function jobFilesOf(layout: readonly LayoutFile[]): JobFile[] {
+  return layout.map((file) => ({
+    path: file.diskPath,
+    length: file.length,
+    ...(file.torrentPath === file.diskPath ? {} : { torrentPath: file.torrentPath }),
+  }));
+}
+
 /** A new `queued` job for a resolved source; `parsed` (when known) fills in name, files and size. */
 export function newJobFromSource(options: {
   input: Pick<JobInput, 'id' | 'sourceUrn' | 'torrentFile'>;
@@ -145,7 +158,7 @@ export function newJobFromSource(options: {
     status: 'queued',
     infoHash: source.infoHash,
     ...(name === undefined ? {} : { name }),
-    ...(parsed?.files === undefined ? {} : { files: parsed.files.map((f) => ({ path: f.path, length: f.length })) }),
+    ...(parsed?.info === undefined ? {} : { files: jobFilesOf(planFileLayout(parsed.info)) }),
     savePath,
     progress: { ...emptyProgress(), bytesTotal: parsed?.length ?? null },
     sequential: true,

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { SeedingPolicy } from '../config.js';
-import { ChillyError } from '../domain/errors.js';
+import { ChillyError, isChillyError } from '../domain/errors.js';
 import { assertValidJobId, type Job, type JobMovie } from '../domain/job.js';
 import type { Downloader } from '../downloaders/downloader.js';
 import { assertSafeTorrentPaths } from '../downloaders/torrent-paths.js';
@@ -10,6 +11,7 @@ import { ResumeRepository } from '../storage/resume-repository.js';
 import { fileOptionsChange } from './file-selection.js';
 import { type FileStreamingSource, openJobFile } from './file-streaming.js';
 import { JobEventBus } from './job-event-bus.js';
+import { jobHasData, mergeFootprints } from './job-footprint.js';
 import { JobRunner } from './job-runner.js';
 import { JobViews } from './job-views.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -68,6 +70,7 @@ export class DownloadService implements DownloadServiceApi {
   private readonly statuses: StatusWriter;
   private readonly views: JobViews;
   private readonly runner: JobRunner;
+  private readonly live: LiveJobs;
   private readonly streaming: FileStreamingSource;
   private readonly warn: (message: string, cause?: unknown) => void;
   private closed: Promise<void> | undefined;
@@ -94,6 +97,7 @@ export class DownloadService implements DownloadServiceApi {
       now: options.now ?? Date.now,
       warn,
     });
+    this.live = live;
     this.views = new JobViews(this.jobs, this.statuses, live, options.movies);
     this.runner = new JobRunner({
       jobs: this.jobs,
@@ -120,7 +124,7 @@ export class DownloadService implements DownloadServiceApi {
   static async open(options: DownloadServiceOptions): Promise<DownloadService> {
     const service = new DownloadService(options.database, options.downloader, options);
     service.runner.listen();
-    service.restore();
+    await service.restore();
     await service.runner.pump();
     return service;
   }
@@ -146,11 +150,16 @@ export class DownloadService implements DownloadServiceApi {
         );
       }
       const parsed = source.kind === 'torrent' ? source.parsed : undefined;
-      const savePath = this.downloader.jobFolder(request.id);
-      if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info, savePath);
+      if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info);
+      // A folder of its own that does not exist yet: its files never mix with anything else.
+      const savePath =
+        (await this.downloader.chooseFolder?.(request.id, { isTaken: (folder) => this.jobs.hasSavePath(folder) })) ??
+        this.downloader.jobFolder(request.id);
       const job = newJobFromSource({ input: request, source, parsed, savePath });
       // A .torrent read from a path is stored too: the file may be gone by the next start.
-      const stored = this.jobs.insert(job, source.kind === 'torrent' ? source.torrentFile : undefined);
+      const stored = this.jobs.insert(job, source.kind === 'torrent' ? source.torrentFile : undefined, {
+        folderCreated: false,
+      });
       this.events.publish('added', this.views.view(stored));
       await this.runner.pump();
       return { job: this.views.require(request.id), created: true };
@@ -166,7 +175,13 @@ export class DownloadService implements DownloadServiceApi {
   }
 
   resume(id: string): Promise<Job> {
-    return this.command(id, 'resume', async () => {
+    return this.command(id, 'resume', async (stored) => {
+      // Its data went away (`path_missing`): resuming fetches it again, into its folder made anew
+      // (unless the media root is still missing, which fails it with `path_missing` again).
+      if (stored.job.error?.code === 'path_missing') {
+        this.jobs.forgetData(id);
+        this.live.deleteResume(id);
+      }
       this.statuses.write(id, 'queued', undefined);
       return this.settle(id, 'resumed');
     });
@@ -176,14 +191,23 @@ export class DownloadService implements DownloadServiceApi {
     return this.command(id, 'cancel', async (stored) => {
       // A finished movie is kept unless the caller asks otherwise; partial data is removed.
       const keepData = options.keepData ?? stored.job.status === 'completed';
+      // What the engine made since the last save is only known to it until the job leaves it.
+      const footprint = mergeFootprints(stored.footprint, this.downloader.footprint?.(id));
       if (this.runner.isRunning(id)) await this.runner.release(id, stored, { keepResume: false });
       // The job is gone once its row is; data that cannot be deleted is reported, not left as a stuck job.
       this.jobs.delete(id);
       this.statuses.forget(id);
-      if (!keepData) {
-        await this.downloader.deleteJobData(id).catch((error: unknown) => {
-          this.warn(`Job ${id}: cancelled, but its data could not be deleted`, error);
-        });
+      const savePath = stored.job.savePath;
+      if (!keepData && savePath !== undefined) {
+        const diskPaths = (stored.job.files ?? []).map((file) => file.path);
+        await this.downloader
+          .deleteJobData(savePath, footprint, diskPaths)
+          .then((left) => {
+            if (left.length > 0) this.warn(`Job ${id}: cancelled; left in ${savePath}: ${left.slice(0, 5).join(', ')}`);
+          })
+          .catch((error: unknown) => {
+            this.warn(`Job ${id}: cancelled, but its data could not be deleted`, error);
+          });
       }
       const job: Job = { ...this.views.view(stored), status: 'cancelled', updatedAt: new Date().toISOString() };
       this.events.publish('cancelled', job);
@@ -264,12 +288,16 @@ export class DownloadService implements DownloadServiceApi {
 
   /**
    * Brings back every job as it was: downloading and queued jobs continue (queued in their old
-   * order), paused and failed ones stay, completed ones stay unless their files are gone.
+   * order), paused and failed ones stay, completed ones stay unless their files are gone. The
+   * media root is checked first: jobs with data there fail with `path_missing` when they start if
+   * it is missing or unmounted, and it is never made again underneath.
    */
-  private restore(): void {
-    for (const stored of this.jobs.all()) {
+  private async restore(): Promise<void> {
+    const all = this.jobs.all();
+    await this.checkMediaRoot(all);
+    for (const stored of all) {
       const { job } = stored;
-      if (job.status === 'downloading' || job.status === 'verifying') {
+      if (job.status === 'downloading' || job.status === 'verifying' || job.status === 'stalled') {
         this.statuses.write(job.id, 'queued', undefined);
       } else if (job.status === 'completed' && job.savePath !== undefined && job.files !== undefined) {
         const wanted = job.files.filter((_, index) => job.selectedFiles?.includes(index) ?? true);
@@ -280,6 +308,23 @@ export class DownloadService implements DownloadServiceApi {
           this.events.publish('files_missing', this.views.require(job.id));
         }
       }
+    }
+  }
+
+  private async checkMediaRoot(all: readonly StoredJob[]): Promise<void> {
+    const prepare = this.downloader.prepareMediaRoot?.bind(this.downloader);
+    if (prepare === undefined) return;
+    const withData = all.filter(jobHasData);
+    try {
+      await prepare({ expectData: withData.length > 0 });
+    } catch (error) {
+      if (!isChillyError(error, 'path_missing')) throw error;
+      // A media root from before roots had a marker is ours when our jobs' folders are in it.
+      if (withData.some((stored) => stored.job.savePath !== undefined && existsSync(stored.job.savePath))) {
+        await prepare({ expectData: true, adopt: true });
+        return;
+      }
+      this.warn(error.message);
     }
   }
 

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { ChillyError } from '../domain/errors.js';
 import type { Job } from '../domain/job.js';
 import type { Downloader } from '../downloaders/downloader.js';
@@ -44,7 +43,7 @@ export async function openJobFile(source: FileStreamingSource, id: string, fileI
     throw new ChillyError('stream_unavailable', `File #${index} of job ${JSON.stringify(id)} was not downloaded.`);
   }
   if (!complete && !running) throw notRunning(id, job);
-  const absolutePath = path.join(job.savePath, file.path);
+  const folder = job.savePath;
   return {
     jobId: id,
     index,
@@ -63,7 +62,8 @@ export async function openJobFile(source: FileStreamingSource, id: string, fileI
         throw new ChillyError('stream_unavailable', 'This download engine cannot stream unfinished files.');
       }
       return readFileRange({
-        absolutePath,
+        folder,
+        relativePath: file.path,
         start,
         end,
         waiter,

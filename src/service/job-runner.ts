@@ -4,6 +4,7 @@ import type { Job, JobError } from '../domain/job.js';
 import type { Downloader } from '../downloaders/downloader.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
 import type { JobEventBus } from './job-event-bus.js';
+import { jobHasData } from './job-footprint.js';
 import type { JobViews } from './job-views.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LiveJobs } from './live-jobs.js';
@@ -123,6 +124,7 @@ export class JobRunner {
     for (const id of this.active) {
       // A failed save must not keep the engine running or the database open.
       this.safely(id, () => {
+        this.live.persistFootprint(id);
         const stored = this.jobs.get(id);
         if (stored !== undefined) this.live.saveResume(id, stored, { synced: true });
       });
@@ -148,6 +150,9 @@ export class JobRunner {
           ...(stored.torrentFile === undefined ? { sourceUrn: job.sourceUrn } : { torrentFile: stored.torrentFile }),
         },
         {
+          ...(job.savePath === undefined ? {} : { savePath: job.savePath }),
+          hasData: jobHasData(stored),
+          ...(job.files === undefined ? {} : { diskPaths: job.files.map((file) => file.path) }),
           ...(resume === undefined ? {} : { resume }),
           ...(job.selectedFiles === undefined ? {} : { selectedFiles: job.selectedFiles }),
           sequential: job.sequential,
@@ -220,6 +225,7 @@ export class JobRunner {
 
   private onProgress(job: Job): void {
     if (!this.track(job)) return;
+    this.followStall(job);
     if (this.live.persistDue(job.id)) {
       this.safely(job.id, () => {
         this.live.persistProgress(job.id);
@@ -229,6 +235,19 @@ export class JobRunner {
     }
     this.events.publish('progress', this.views.require(job.id));
     this.seeding.checkRatio(job);
+  }
+
+  /** The driver says whether data flows; `stalled` is kept (and announced) like any other status. */
+  private followStall(job: Job): void {
+    const stored = this.jobs.get(job.id);
+    if (stored === undefined) return;
+    const saved = this.statuses.shown(stored.job).status;
+    if (job.status === 'stalled' && saved === 'downloading') {
+      this.statuses.record(job.id, 'stalled', undefined);
+      this.events.publish('stalled', this.views.require(job.id));
+    } else if (job.status === 'downloading' && saved === 'stalled') {
+      this.statuses.record(job.id, 'downloading', undefined);
+    }
   }
 
   private onCompleted(job: Job): void {
@@ -251,7 +270,11 @@ export class JobRunner {
         const stored = this.jobs.get(job.id);
         if (stored === undefined) return;
         await this.release(job.id, stored, { keepResume: !wasSeeding });
-        if (wasSeeding) {
+        if (wasSeeding && error.code === 'path_missing') {
+          // The finished film's files went away while it was uploading.
+          this.statuses.record(job.id, 'files_missing', { code: 'files_missing', message: error.message });
+          this.events.publish('files_missing', this.views.require(job.id));
+        } else if (wasSeeding) {
           // The movie is complete; a seeding failure only ends the upload.
           this.warn(`Job ${job.id}: seeding stopped: ${error.message}`);
           this.events.publish('seeding_stopped', this.views.require(job.id));

@@ -2,12 +2,13 @@ import type { Job } from '../domain/job.js';
 import type { Downloader, ResumeState } from '../downloaders/downloader.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
 import type { ResumeRepository } from '../storage/resume-repository.js';
+import { mergeFootprints } from './job-footprint.js';
 import { captureResumeData, resumeDataStillValid, syncFiles } from './resume-data.js';
 
 export interface LiveJobsOptions {
   jobs: JobsRepository;
   resumeData: ResumeRepository;
-  downloader: Pick<Downloader, 'resumeState'>;
+  downloader: Pick<Downloader, 'resumeState' | 'footprint'>;
   /** Progress is written at most this often per job. */
   persistIntervalMs: number;
   /** Milliseconds clock for the persist throttle. */
@@ -24,6 +25,8 @@ export class LiveJobs {
   /** Latest figures of running jobs, fresher than the database. */
   private readonly live = new Map<string, Job>();
   private readonly lastPersisted = new Map<string, number>();
+  /** How many created paths of each job are saved: the footprint is written again only when it grew. */
+  private readonly savedFootprints = new Map<string, number>();
 
   constructor(private readonly options: LiveJobsOptions) {}
 
@@ -41,6 +44,7 @@ export class LiveJobs {
   forget(id: string): void {
     this.live.delete(id);
     this.lastPersisted.delete(id);
+    this.savedFootprints.delete(id);
   }
 
   /** The job was just handed to the engine: its progress is next written a full interval from now. */
@@ -58,12 +62,24 @@ export class LiveJobs {
     return false;
   }
 
-  /** Writes the job's latest transfer figures, if there are any. */
+  /** Writes the job's latest transfer figures, if there are any, and what it made on disk. */
   persistProgress(id: string): void {
+    this.persistFootprint(id);
     const live = this.live.get(id);
     if (live === undefined) return;
     const { bytesDone, bytesTotal, bytesUploaded } = live.progress;
     this.options.jobs.setProgress(id, { bytesDone, bytesTotal, bytesUploaded });
+  }
+
+  /** Saves the files and folders the engine made for the job, when there are new ones. */
+  persistFootprint(id: string): void {
+    const live = this.options.downloader.footprint?.(id);
+    if (live === undefined || live.created.length === (this.savedFootprints.get(id) ?? -1)) return;
+    const stored = this.options.jobs.get(id);
+    if (stored === undefined) return;
+    const merged = mergeFootprints(stored.footprint, live);
+    this.options.jobs.setFootprint(id, merged);
+    this.savedFootprints.set(id, live.created.length);
   }
 
   /** Saves the engine's bitfield for the job, with its files' sizes and times (synced to disk first when asked). */

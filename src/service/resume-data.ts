@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JobFile } from '../domain/job.js';
 import type { ResumeState } from '../downloaders/downloader.js';
@@ -16,7 +16,7 @@ export function currentBootId(): string {
 function statFiles(folder: string, files: readonly JobFile[]): FileStat[] {
   return files.map((file) => {
     try {
-      const stat = statSync(path.join(folder, file.path));
+      const stat = lstatSync(path.join(folder, file.path));
       return { path: file.path, size: stat.size, mtimeMs: stat.mtimeMs };
     } catch {
       return { path: file.path, size: -1, mtimeMs: 0 };
@@ -29,7 +29,8 @@ export function syncFiles(folder: string, files: readonly JobFile[]): void {
   for (const file of files) {
     let fd: number | undefined;
     try {
-      fd = openSync(path.join(folder, file.path), 'r+');
+      // Never through a link: only the job's own files are touched.
+      fd = openSync(path.join(folder, file.path), constants.O_RDWR | (constants.O_NOFOLLOW ?? 0));
       fsyncSync(fd);
     } catch {
       // A file not written yet has nothing to sync.
@@ -70,7 +71,9 @@ export function resumeDataStillValid(data: StoredResumeData, folder: string): { 
     if (saved.size < 0) continue;
     let now: { size: number; mtimeMs: number };
     try {
-      now = statSync(path.join(folder, saved.path));
+      const stats = lstatSync(path.join(folder, saved.path));
+      if (!stats.isFile()) return { valid: false, reason: `${saved.path} is no longer a regular file` };
+      now = stats;
     } catch {
       return { valid: false, reason: `${saved.path} is missing` };
     }
@@ -85,7 +88,9 @@ export function missingFiles(folder: string, files: readonly JobFile[]): string[
   return files
     .filter((file) => {
       try {
-        return statSync(path.join(folder, file.path)).size !== file.length;
+        // A file replaced by a symbolic link (or anything else) is not the downloaded file.
+        const stats = lstatSync(path.join(folder, file.path));
+        return !stats.isFile() || stats.size !== file.length;
       } catch {
         return true;
       }

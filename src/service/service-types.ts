@@ -31,6 +31,8 @@ export const JOB_EVENT_TYPES = [
   'queued',
   'started',
   'progress',
+  /** No data arrived for a while; the job is `downloading` again (in a `progress` event) once some does. */
+  'stalled',
   'paused',
   'resumed',
   'completed',

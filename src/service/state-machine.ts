@@ -12,6 +12,7 @@ const ALLOWED: Record<JobStatus, readonly Command[]> = {
   queued: ['pause', 'cancel'],
   verifying: ['pause', 'cancel'],
   downloading: ['pause', 'cancel'],
+  stalled: ['pause', 'cancel'],
   paused: ['resume', 'cancel'],
   error: ['resume', 'cancel'],
   files_missing: ['resume', 'cancel'],
@@ -20,7 +21,11 @@ const ALLOWED: Record<JobStatus, readonly Command[]> = {
 };
 
 /** Errors that retrying cannot fix: the torrent itself is bad. */
-const PERMANENT_ERRORS: ReadonlySet<string> = new Set(['unsafe_path', 'invalid_torrent']);
+const PERMANENT_ERRORS: ReadonlySet<string> = new Set([
+  'unsafe_path',
+  'invalid_torrent',
+  'unsupported_torrent_version',
+]);
 
 export function allowedCommands(status: JobStatus): readonly Command[] {
   return ALLOWED[status];

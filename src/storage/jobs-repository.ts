@@ -1,5 +1,6 @@
 import { ChillyError, ERROR_CATALOGUE, type ErrorCode } from '../domain/errors.js';
 import { emptyProgress, JOB_STATUSES, type Job, type JobFile, type JobStatus } from '../domain/job.js';
+import type { JobFootprint } from '../downloaders/downloader.js';
 import type { SqliteDatabase } from './database.js';
 
 /** A job as stored: the domain job plus what only the service needs. */
@@ -10,6 +11,8 @@ export interface StoredJob {
   /** Queue order: lower starts first. */
   position: number;
   completedAt: string | undefined;
+  /** What the job made on disk: deleting its data removes that and nothing else. */
+  footprint: JobFootprint;
 }
 
 interface JobRow {
@@ -33,6 +36,8 @@ interface JobRow {
   completed_at: string | null;
   selected_files_json: string | null;
   sequential: number;
+  folder_created: number;
+  created_paths_json: string;
 }
 
 export interface ProgressUpdate {
@@ -85,7 +90,13 @@ function fromRow(row: JobRow): StoredJob {
     torrentFile: row.torrent_file === null ? undefined : new Uint8Array(row.torrent_file),
     position: row.position,
     completedAt: row.completed_at ?? undefined,
+    footprint: { folderCreated: row.folder_created === 1, created: parseStringList(row.created_paths_json) },
   };
+}
+
+function parseStringList(json: string): string[] {
+  const value: unknown = JSON.parse(json);
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
 /** The `jobs` table. Every write is one statement, so each is atomic on its own. */
@@ -96,11 +107,16 @@ export class JobsRepository {
     this.statements = {
       insert: db.prepare(`
         INSERT INTO jobs (id, position, source_type, source_urn, torrent_file, info_hash, name, status,
-                          save_path, files_json, bytes_total, created_at, updated_at)
+                          save_path, files_json, bytes_total, created_at, updated_at, folder_created)
         VALUES (@id, (SELECT COALESCE(MAX(position), 0) + 1 FROM jobs), @source_type, @source_urn, @torrent_file,
-                @info_hash, @name, @status, @save_path, @files_json, @bytes_total, @now, @now)`),
+                @info_hash, @name, @status, @save_path, @files_json, @bytes_total, @now, @now, @folder_created)`),
       get: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?'),
       byInfoHash: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE info_hash = ?'),
+      bySavePath: db.prepare<[string], { id: string }>('SELECT id FROM jobs WHERE save_path = ?'),
+      forgetData: db.prepare("UPDATE jobs SET bytes_done = 0, created_paths_json = '[]' WHERE id = ?"),
+      setFootprint: db.prepare(
+        'UPDATE jobs SET folder_created = @folder_created, created_paths_json = @created_paths_json WHERE id = @id',
+      ),
       all: db.prepare<[], JobRow>('SELECT * FROM jobs ORDER BY position'),
       setStatus: db.prepare(`
         UPDATE jobs SET status = @status, error_code = @error_code, error_message = @error_message,
@@ -125,7 +141,7 @@ export class JobsRepository {
     };
   }
 
-  insert(job: Job, torrentFile: Uint8Array | undefined): StoredJob {
+  insert(job: Job, torrentFile: Uint8Array | undefined, options: { folderCreated: boolean }): StoredJob {
     if (job.infoHash === undefined || job.savePath === undefined) {
       throw new ChillyError('internal_error', 'A job needs an info-hash and a save path before it is stored.');
     }
@@ -141,8 +157,28 @@ export class JobsRepository {
       files_json: job.files === undefined ? null : JSON.stringify(job.files),
       bytes_total: job.progress.bytesTotal,
       now: job.createdAt,
+      folder_created: options.folderCreated ? 1 : 0,
     });
     return this.require(job.id);
+  }
+
+  /** Whether some job keeps its data in `folder`. */
+  hasSavePath(folder: string): boolean {
+    return this.statements.bySavePath.get(folder) !== undefined;
+  }
+
+  /** The job's data is gone from disk: it has downloaded nothing, and made no file there. */
+  forgetData(id: string): void {
+    this.statements.forgetData.run(id);
+  }
+
+  /** What the job made on disk so far (it only grows while the job exists). */
+  setFootprint(id: string, footprint: JobFootprint): void {
+    this.statements.setFootprint.run({
+      id,
+      folder_created: footprint.folderCreated ? 1 : 0,
+      created_paths_json: JSON.stringify(footprint.created),
+    });
   }
 
   get(id: string): StoredJob | undefined {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import bencode from 'bencode';
+import { pieceHashes } from './torrent-bytes.js';
 
 /**
  * Builds a .torrent by hand, with whatever raw file paths a test wants, including ones that
@@ -12,19 +12,10 @@ export function craftTorrent(options: {
   pieceLength?: number;
 }): Buffer {
   const pieceLength = options.pieceLength ?? 16 * 1024;
-  const all = Buffer.concat(options.files.map((f) => f.content));
-  const pieces: Buffer[] = [];
-  for (let offset = 0; offset < all.length; offset += pieceLength) {
-    pieces.push(
-      createHash('sha1')
-        .update(all.subarray(offset, offset + pieceLength))
-        .digest(),
-    );
-  }
   const info = {
     name: Buffer.from(options.name),
     'piece length': pieceLength,
-    pieces: Buffer.concat(pieces),
+    pieces: pieceHashes(Buffer.concat(options.files.map((f) => f.content)), pieceLength),
     files: options.files.map((f) => ({ length: f.content.length, path: f.path.map((p) => Buffer.from(p)) })),
   };
   return Buffer.from(bencode.encode({ announce: Buffer.from(options.announceUrl), info }));

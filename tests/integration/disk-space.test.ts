@@ -265,7 +265,12 @@ describe('disk space on a small tmpfs', () => {
       assert.equal(failed.error?.code, 'insufficient_space');
       assert.deepEqual(spaceFigures(failed.error?.message ?? ''), { needed: '16.0', free: '8.0' });
       assert.equal(errorEvents(events, 'metropolis').length, 1, 'one error event');
-      assert.deepEqual(atError, { used: 0, inJobFolder: 0 }, 'nothing was written before the check');
+      // A magnet's folder (and the media root's marker) is made when it starts, before its size is known.
+      assert.equal(atError?.inJobFolder, 0, 'nothing was written into the job folder before the check');
+      assert.ok(
+        (atError?.used ?? Number.POSITIVE_INFINITY) <= 16 * 1024,
+        `only folders and the marker: ${atError?.used}`,
+      );
       const stored = readStored(dbFile, 'metropolis').job;
       assert.equal(stored?.status, 'error');
       assert.equal(stored?.error?.code, 'insufficient_space');

@@ -7,7 +7,9 @@ import { constants, existsSync } from 'node:fs';
 import { access, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { DATABASE_FILE_NAME } from '../../api/start-server.js';
 import { type ChillyConfig, ConfigError } from '../../config.js';
+import { MARKER_FILE } from '../../disk/media-root.js';
 import { freeBytes } from '../../downloaders/disk-space.js';
 import { ApiClient, ApiError, clientBaseUrl, readClientToken, tokenFilePath } from '../api-client.js';
 import type { CommandContext } from '../context.js';
@@ -54,6 +56,7 @@ export async function runDoctor(ctx: CommandContext): Promise<number> {
         'set CHILLY_MEDIA_ROOT (or --media-root) to a writable folder',
       ),
     );
+    results.push(await checkMediaRoot(config));
     results.push(checkDisk(config));
     results.push(await checkServer(config));
     results.push(await checkEngine());
@@ -100,6 +103,55 @@ async function checkFolder(check: string, dir: string, hint: string): Promise<Ch
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     return { check, level: 'fail', detail: `cannot write in ${existing} (${code})`, hint };
+  }
+}
+
+/**
+ * The media folder is ours (it has the marker the server writes) when jobs have data there; a
+ * missing folder or an empty mount point (no marker) with such jobs means the disk is not mounted.
+ */
+async function checkMediaRoot(config: ChillyConfig): Promise<CheckResult> {
+  const check = 'media disk';
+  const marked = existsSync(path.join(config.mediaRoot, MARKER_FILE));
+  const withData = await jobsWithData(config);
+  if (marked) return { check, level: 'ok', detail: `${config.mediaRoot} is in place` };
+  if (withData === 0 || withData === undefined) {
+    return {
+      check,
+      level: 'ok',
+      detail: existsSync(config.mediaRoot)
+        ? `${config.mediaRoot} (no download has used it yet)`
+        : `${config.mediaRoot} will be created at the first download`,
+    };
+  }
+  const missing = existsSync(config.mediaRoot) ? 'has lost its marker (an empty mount point?)' : 'is missing';
+  return {
+    check,
+    level: 'fail',
+    detail: `${config.mediaRoot} ${missing}, and ${withData} download${withData === 1 ? ' has' : 's have'} data there`,
+    hint: 'mount the disk that holds it (downloads stop with path_missing until then), or set CHILLY_MEDIA_ROOT',
+  };
+}
+
+/** Jobs that wrote data into their folders, from the database (read-only); undefined when there is none. */
+async function jobsWithData(config: ChillyConfig): Promise<number | undefined> {
+  const file = path.join(config.dataDir, DATABASE_FILE_NAME);
+  if (!existsSync(file)) return undefined;
+  try {
+    const { default: Database } = await import('better-sqlite3');
+    const database = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const row = database
+        .prepare(
+          "SELECT COUNT(*) AS n FROM jobs WHERE folder_created = 1 OR bytes_done > 0 OR created_paths_json <> '[]'",
+        )
+        .get() as { n: number } | undefined;
+      return row?.n;
+    } finally {
+      database.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 

@@ -12,6 +12,7 @@ import { formatBytes } from '../format.js';
 import { EXIT, printJson, println } from '../io.js';
 import { createProgressView } from '../progress.js';
 import { checkJobId, defaultJobId, readSource } from '../source.js';
+import { terminalSafe } from '../terminal-text.js';
 import { settle } from './add.js';
 
 export interface DownloadOptions {
@@ -58,13 +59,15 @@ export async function runDownload(ctx: CommandContext, argument: string, options
     });
     if (!ctx.json) {
       const network = config.network === 'loopback' ? ' (network: loopback only)' : '';
-      println(io.stdout, `Downloading ${source.name ?? source.infoHash} into ${path.join(mediaRoot, id)}${network}`);
+      const what = `${source.name ?? source.infoHash} into ${path.join(mediaRoot, id)}${network}`;
+      println(io.stdout, `Downloading ${terminalSafe(what)}`);
     }
     const input =
       source.kind === 'magnet'
         ? { id, sourceType: 'torrent' as const, sourceUrn: source.sourceUrn }
         : { id, sourceType: 'torrent' as const, torrentFile: source.bytes };
-    await downloader.start(input);
+    // Always `<out>/<id>`: running the same command again continues in the folder it left.
+    await downloader.start(input, { savePath: path.join(mediaRoot, id) });
     started = true;
     if (interrupted) pause();
     const job = await settled;
@@ -72,8 +75,10 @@ export async function runDownload(ctx: CommandContext, argument: string, options
     if (interrupted && job.status === 'paused') {
       println(
         io.stderr,
-        `Paused. ${formatBytes(job.progress.bytesDone)} kept in ${job.savePath ?? mediaRoot}; ` +
-          'run the same command again to continue.',
+        terminalSafe(
+          `Paused. ${formatBytes(job.progress.bytesDone)} kept in ${job.savePath ?? mediaRoot}; ` +
+            'run the same command again to continue.',
+        ),
       );
       return EXIT.interrupted;
     }
@@ -87,10 +92,11 @@ export async function runDownload(ctx: CommandContext, argument: string, options
   }
 }
 
+/** The files as the torrent names them: its paths are a stranger's text (terminalSafe). */
 function listFiles(ctx: CommandContext, job: Job): void {
   const files = job.files ?? [];
   for (const file of files.slice(0, 20)) {
-    println(ctx.io.stdout, `  ${path.join(job.savePath ?? '', file.path)} (${formatBytes(file.length)})`);
+    println(ctx.io.stdout, terminalSafe(`  ${path.join(job.savePath ?? '', file.path)} (${formatBytes(file.length)})`));
   }
   if (files.length > 20) println(ctx.io.stdout, `  … and ${files.length - 20} more files`);
 }

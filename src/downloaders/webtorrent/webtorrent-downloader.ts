@@ -1,22 +1,41 @@
 import { EventEmitter } from 'node:events';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ParsedTorrent } from 'parse-torrent';
 import WebTorrent, { type Torrent } from 'webtorrent';
+import { type MediaAccess, modesFor, removeCreated } from '../../disk/confined-files.js';
+import {
+  assertSameFolder,
+  chooseJobFolder,
+  type FolderIdentity,
+  footprintToRemove,
+  openJobFolder,
+} from '../../disk/job-folders.js';
+import { MediaRoot } from '../../disk/media-root.js';
 import { ChillyError, type ErrorCode, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
 import { type EngineNetworkOptions, type NetworkMode, webTorrentClientOptions } from '../../network.js';
+import { planFileLayout } from '../../torrent/file-layout.js';
+import { checkInfoDictionary } from '../../torrent/info-dictionary.js';
 import { assertFreeSpace, bytesStillNeeded, type TorrentLayout } from '../disk-space.js';
 import type {
   CancelOptions,
   Downloader,
   DownloaderEvents,
+  JobFootprint,
   RangeWaiter,
   ResumeState,
   StartOptions,
 } from '../downloader.js';
 import { assertSafeTorrentPaths } from '../torrent-paths.js';
-import { newJobFromSource, parseTorrentBytes, resolveTorrentSource, type TorrentSource } from '../torrent-source.js';
+import {
+  jobFilesOf,
+  newJobFromSource,
+  parseTorrentBytes,
+  resolveTorrentSource,
+  type TorrentSource,
+} from '../torrent-source.js';
+import { ConfinedChunkStore, type ConfinedStoreOptions } from './confined-chunk-store.js';
+import { applySelection, selectedFilesDone } from './piece-selection.js';
 import { TorrentRangeWaiter } from './range-waiter.js';
 import { progressOf } from './torrent-progress.js';
 
@@ -30,12 +49,28 @@ export interface WebTorrentDownloaderOptions {
   torrentPort?: number;
   utp?: boolean;
   maxConnections?: number;
+  /**
+   * Who may read the downloaded files: `private` (default: files 0600, folders 0700) or `shared`
+   * (0644/0755, for a media server that runs as another user).
+   */
+  mediaAccess?: MediaAccess;
+  /** A downloading job that receives no data for this long is `stalled` until data flows again. Default 30 s. */
+  stalledAfterMs?: number;
+  /** How often the folders of running jobs are checked for deletion or unmounting. Default 2 s. */
+  folderCheckMs?: number;
 }
 
 interface JobRecord {
   job: Job;
   source: TorrentSource;
   folder: string;
+  /** The folder as it was when the job started writing: another folder there now means the data is gone. */
+  folderIdentity: FolderIdentity | undefined;
+  /** What the job made on disk: deleting its data removes exactly this. */
+  footprint: { folderCreated: boolean; created: Set<string> };
+  /** Where each file lives inside the folder, once the metadata is known. */
+  diskPaths: string[] | undefined;
+  store: ConfinedChunkStore | undefined;
   torrent: Torrent | undefined;
   progressTimer: NodeJS.Timeout | undefined;
   resume: ResumeState | undefined;
@@ -44,16 +79,27 @@ interface JobRecord {
   /** Files to download (indexes); undefined means all. */
   selection: ReadonlySet<number> | undefined;
   sequential: boolean;
+  /** Bytes received from peers by the current torrent, and when that last grew (for `stalled`). */
+  received: number;
+  lastDataAt: number;
   /** Serialises pause/resume/cancel of one job so they never interleave. */
   queue: Promise<unknown>;
 }
 
-const PAUSABLE: ReadonlySet<JobStatus> = new Set(['queued', 'verifying', 'downloading']);
+const PAUSABLE: ReadonlySet<JobStatus> = new Set(['queued', 'verifying', 'downloading', 'stalled']);
 const RESUMABLE: ReadonlySet<JobStatus> = new Set(['paused', 'error']);
+/** Statuses of a job that is fetching data (it holds disk space it has not written yet). */
+const FETCHING: ReadonlySet<JobStatus> = new Set(['verifying', 'downloading', 'stalled']);
 /** Failures that retrying cannot fix: the torrent itself is bad. */
-const PERMANENT_ERRORS: ReadonlySet<ErrorCode> = new Set(['unsafe_path', 'invalid_torrent']);
+const PERMANENT_ERRORS: ReadonlySet<ErrorCode> = new Set([
+  'unsafe_path',
+  'invalid_torrent',
+  'unsupported_torrent_version',
+]);
 /** WebTorrent's read cache (for streaming and seeding), at most: whole pieces, at least one. */
 const STORE_CACHE_MAX_BYTES = 16 * 1024 * 1024;
+/** Read-ahead after the bytes a streaming reader asked for: a few seconds of a 1080p movie. */
+const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 /**
  * The embedded BitTorrent driver, on WebTorrent 2.8.
@@ -62,15 +108,30 @@ const STORE_CACHE_MAX_BYTES = 16 * 1024 * 1024;
  * bitfield) because WebTorrent's own `pause()` only stops looking for new peers and keeps
  * transferring with the connected ones (webtorrent #1035, #2101, #2969). Resume re-attaches it
  * with that bitfield, so only a spot check of the data on disk is needed.
+ *
+ * Every torrent is checked before the engine builds anything from it (src/torrent/
+ * info-dictionary.ts, also for metadata that comes from peers), and its files are written by a
+ * store of ours (confined-chunk-store.ts): names safe on every file system, no symbolic link
+ * followed, nothing outside the job's folder, and a record of what was created, so cancelling
+ * deletes that and nothing else.
  */
 export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> implements Downloader {
   readonly mediaRoot: string;
   readonly network: NetworkMode;
   private readonly progressIntervalMs: number;
+  private readonly stalledAfterMs: number;
+  private readonly folderCheckMs: number;
+  private readonly modes: { file: number; dir: number };
   private readonly engineOptions: EngineNetworkOptions;
+  private readonly root: MediaRoot;
+  /** The root was found in order once (later checks compare with that), or is known to hold data. */
+  private rootReady = false;
+  private rootExpected = false;
   private readonly records = new Map<string, JobRecord>();
   /** Ids whose start is between validation and registration, so a duplicate start fails at once. */
   private readonly starting = new Set<string>();
+  private folderTimer: NodeJS.Timeout | undefined;
+  private folderCheck: Promise<void> | undefined;
   private client: WebTorrent | undefined;
   private destroyed: Promise<void> | undefined;
 
@@ -79,9 +140,20 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     this.mediaRoot = path.resolve(options.mediaRoot ?? './media');
     this.network = options.network ?? 'public';
     this.progressIntervalMs = options.progressIntervalMs ?? 250;
+    this.stalledAfterMs = options.stalledAfterMs ?? 30_000;
+    this.folderCheckMs = options.folderCheckMs ?? 2_000;
     if (!Number.isFinite(this.progressIntervalMs) || this.progressIntervalMs < 250) {
       throw new ChillyError('validation_failed', 'progressIntervalMs must be at least 250 (4 events per second).');
     }
+    for (const [name, value] of [
+      ['stalledAfterMs', this.stalledAfterMs],
+      ['folderCheckMs', this.folderCheckMs],
+    ] as const) {
+      if (!Number.isFinite(value) || value < 100)
+        throw new ChillyError('validation_failed', `${name} must be at least 100.`);
+    }
+    this.modes = modesFor(options.mediaAccess ?? 'private');
+    this.root = new MediaRoot(this.mediaRoot, this.modes.dir);
     this.engineOptions = {
       network: this.network,
       ...(options.torrentPort === undefined ? {} : { torrentPort: options.torrentPort }),
@@ -90,17 +162,42 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     };
   }
 
-  /** The folder that holds one job's data. Job ids are validated, so this never leaves `mediaRoot`. */
+  /** The folder a job is given by default. Job ids are validated, so this never leaves `mediaRoot`. */
   jobFolder(id: string): string {
     assertValidJobId(id);
     return path.join(this.mediaRoot, id);
   }
 
-  async deleteJobData(id: string): Promise<void> {
-    if (this.records.has(id)) {
-      throw new ChillyError('invalid_transition', `Job ${JSON.stringify(id)} is running: cancel it instead.`);
+  async prepareMediaRoot(options: { expectData: boolean; adopt?: boolean }): Promise<void> {
+    this.rootExpected ||= options.expectData;
+    if (options.adopt === true) await this.root.adopt();
+    else if (this.rootExpected) await this.root.verify();
+    // Without data there yet, the root is made (or marked) by the first job that starts.
+    this.rootReady = options.adopt === true || this.rootExpected;
+  }
+
+  async chooseFolder(id: string, options: { isTaken?: (folder: string) => boolean } = {}): Promise<string> {
+    assertValidJobId(id);
+    const taken = (folder: string): boolean =>
+      options.isTaken?.(folder) === true || [...this.records.values()].some((record) => record.folder === folder);
+    return chooseJobFolder(this.mediaRoot, id, { isTaken: taken });
+  }
+
+  footprint(id: string): JobFootprint | undefined {
+    const record = this.records.get(id);
+    if (record === undefined) return undefined;
+    return { folderCreated: record.footprint.folderCreated, created: [...record.footprint.created] };
+  }
+
+  async deleteJobData(folder: string, footprint: JobFootprint, diskPaths?: readonly string[]): Promise<string[]> {
+    const running = [...this.records.values()].find((record) => record.folder === folder);
+    if (running !== undefined) {
+      throw new ChillyError(
+        'invalid_transition',
+        `Job ${JSON.stringify(running.job.id)} is running: cancel it instead.`,
+      );
     }
-    await rm(this.jobFolder(id), { recursive: true, force: true });
+    return removeCreated(folder, footprintToRemove(footprint, diskPaths));
   }
 
   /** The TCP port peers can reach this client on, once a job has started the engine. */
@@ -129,31 +226,56 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
           `Torrent ${source.infoHash} is already job ${JSON.stringify(owner.job.id)}.`,
         );
       }
-      const folder = this.jobFolder(id);
       const resume = await usableResumeState(options.resume, source.infoHash);
       const parsed = source.kind === 'torrent' ? source.parsed : resume?.parsed;
+      if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info);
+      const layout = parsed?.info === undefined ? undefined : planFileLayout(parsed.info);
+      const diskPaths =
+        layout === undefined
+          ? undefined
+          : options.diskPaths?.length === layout.length
+            ? [...options.diskPaths]
+            : layout.map((file) => file.diskPath);
+      const selection = options.selectedFiles === undefined ? undefined : new Set(options.selectedFiles);
+      const spaceLayout = layoutOf(parsed);
+      // Before anything is made on disk: a download that cannot fit is refused as it is.
+      this.assertFreeSpaceFor({ layout: spaceLayout, resume: resume?.state, selection }, undefined);
+
+      const hasData = options.hasData === true;
+      await this.ensureRoot(hasData);
+      const folder = options.savePath ?? (await this.chooseFolder(id));
+      const opened = await openJobFolder(folder, { hasData, mode: this.modes.dir });
+
+      const job = newJobFromSource({ input, source, parsed, savePath: folder });
+      if (layout !== undefined && diskPaths !== undefined) {
+        job.files = jobFilesOf(layout.map((file, index) => ({ ...file, diskPath: diskPaths[index] ?? file.diskPath })));
+      }
       const record: JobRecord = {
-        job: newJobFromSource({ input, source, parsed, savePath: folder }),
+        job,
         source,
         folder,
+        folderIdentity: opened.identity,
+        footprint: { folderCreated: opened.created, created: new Set() },
+        diskPaths,
+        store: undefined,
         torrent: undefined,
         progressTimer: undefined,
         resume: resume?.state,
-        selection: options.selectedFiles === undefined ? undefined : new Set(options.selectedFiles),
+        selection,
         sequential: options.sequential ?? true,
-        layout: layoutOf(parsed),
+        layout: spaceLayout,
+        received: 0,
+        lastDataAt: Date.now(),
         queue: Promise.resolve(),
       };
       record.job.sequential = record.sequential;
-      if (record.selection !== undefined) record.job.selectedFiles = [...record.selection].sort((a, b) => a - b);
+      if (selection !== undefined) record.job.selectedFiles = [...selection].sort((a, b) => a - b);
       if (record.resume !== undefined && record.layout !== undefined) {
         // Until the engine counts them, report the pieces the resume data vouches for, not zero.
         const { length } = record.layout;
         const done = length - bytesStillNeeded(record.layout, record.resume.bitfield);
         record.job.progress = { ...record.job.progress, bytesDone: done, fraction: length > 0 ? done / length : 0 };
       }
-      if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info, folder);
-      this.assertFreeSpaceFor(record);
       this.records.set(id, record);
       this.attach(record);
       this.emit('started', snapshot(record.job));
@@ -182,7 +304,10 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       if (failure !== undefined && PERMANENT_ERRORS.has(failure.code)) {
         throw new ChillyError('invalid_transition', `Cannot resume job ${JSON.stringify(id)}: ${failure.message}`);
       }
-      this.assertFreeSpaceFor(record);
+      this.assertFreeSpaceFor(record, record);
+      // The folder may have come back (a disk mounted again); data written before must still be there.
+      await this.ensureRoot(true);
+      record.folderIdentity = (await openJobFolder(record.folder, { hasData: true, mode: this.modes.dir })).identity;
       delete record.job.error;
       this.attach(record);
       this.emit('resumed', snapshot(record.job));
@@ -197,7 +322,10 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       const keepData = options.keepData ?? record.job.status === 'completed';
       await this.detach(record);
       this.records.delete(id);
-      if (!keepData) await rm(record.folder, { recursive: true, force: true });
+      if (!keepData) {
+        const footprint = { folderCreated: record.footprint.folderCreated, created: [...record.footprint.created] };
+        await removeCreated(record.folder, footprintToRemove(footprint, record.diskPaths));
+      }
       this.setStatus(record, 'cancelled');
       this.emit('cancelled', snapshot(record.job));
       return snapshot(record.job);
@@ -236,7 +364,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       // More files were asked for: the job is downloading again.
       this.setStatus(record, 'downloading');
       this.startProgressTimer(record);
-    } else if (record.job.status === 'downloading' && this.isComplete(torrent, record)) {
+    } else if (FETCHING.has(record.job.status) && this.isComplete(torrent, record)) {
       this.onDone(record, torrent);
     }
     this.updateProgress(record);
@@ -258,18 +386,36 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
 
   private async shutdown(): Promise<void> {
     for (const record of this.records.values()) this.stopProgressTimer(record);
+    clearInterval(this.folderTimer);
+    this.folderTimer = undefined;
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
       await new Promise<void>((resolve) => client.destroy(() => resolve()));
     }
-    for (const record of this.records.values()) record.torrent = undefined;
+    await this.folderCheck?.catch(() => undefined);
+    for (const record of this.records.values()) {
+      record.torrent = undefined;
+      record.store = undefined;
+    }
   }
 
   private assertAlive(): void {
     if (this.destroyed !== undefined) {
       throw new ChillyError('downloader_destroyed', 'This downloader has been destroyed.');
     }
+  }
+
+  /**
+   * The media root before a job uses it: found in order once (created if no job has data there),
+   * then only checked, so a root that vanished later is never made again underneath.
+   */
+  private async ensureRoot(hasData: boolean): Promise<void> {
+    if (this.rootReady) return this.root.check();
+    this.rootExpected ||= hasData;
+    if (this.rootExpected) await this.root.verify();
+    else await this.root.ensure();
+    this.rootReady = true;
   }
 
   private serialise(id: string, action: (record: JobRecord) => Promise<Job>): Promise<Job> {
@@ -307,8 +453,24 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     const torrentId =
       record.resume?.torrentFile ??
       (record.source.kind === 'torrent' ? record.source.torrentFile : record.source.magnetURI);
+    const storeOptions: ConfinedStoreOptions = {
+      ...(record.diskPaths === undefined ? {} : { diskPaths: record.diskPaths }),
+      modes: this.modes,
+      onCreate: (relativePath, kind) =>
+        record.footprint.created.add(kind === 'dir' ? `${relativePath}/` : relativePath),
+      onStore: (store) => {
+        record.store = store;
+      },
+    };
     const torrent = this.engine().add(torrentId, {
       path: record.folder,
+      store: ConfinedChunkStore,
+      storeOpts: storeOptions,
+      // Metadata from peers is checked like an uploaded .torrent before the engine builds anything from it.
+      verifyMetadata: (info) => {
+        checkInfoDictionary(info);
+        assertSafeTorrentPaths(info);
+      },
       ...(record.resume === undefined ? {} : { bitfield: record.resume.bitfield }),
       strategy: strategyOf(record),
       // The read cache (streaming, seeding) counts pieces: 20 pieces of 16 MiB would be 320 MiB.
@@ -317,6 +479,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       ...(record.selection === undefined ? {} : { deselect: true }),
     });
     record.torrent = torrent;
+    record.received = 0;
+    record.lastDataAt = Date.now();
     // With metadata in hand the engine first checks what is on disk; a bare magnet first has to find peers.
     this.setStatus(record, record.layout === undefined ? 'downloading' : 'verifying');
 
@@ -327,6 +491,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       // without `deselect`: a choice of files made during the check is applied again now.
       if (record.selection !== undefined) applySelection(torrent, record.selection);
       if (record.job.status === 'verifying') this.setStatus(record, 'downloading');
+      record.lastDataAt = Date.now();
       this.updateProgress(record);
       // Tell listeners now that the check is over, not at the next tick; restarting the timer
       // keeps events at least one interval apart.
@@ -346,6 +511,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     // Tracker and peer warnings are routine on real swarms; the job carries on.
     torrent.on('warning', () => undefined);
     this.startProgressTimer(record);
+    this.startFolderChecks();
   }
 
   /** Takes the job off the engine; its files stay where they are. */
@@ -355,6 +521,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     if (torrent === undefined) return;
     record.resume = captureResumeState(torrent) ?? record.resume;
     record.torrent = undefined;
+    record.store = undefined;
     record.job.progress = { ...record.job.progress, downloadSpeed: 0, uploadSpeed: 0, peers: 0, etaSeconds: null };
     const client = this.client;
     if (client === undefined || torrent.destroyed) return;
@@ -363,23 +530,24 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     });
   }
 
+  /** The metadata passed `verifyMetadata` (see attach); a listener that throws would fail the torrent. */
   private onMetadata(record: JobRecord, torrent: Torrent): void {
     if (record.torrent !== torrent) return;
     try {
-      // Destroying the torrent inside this handler stops WebTorrent before it verifies or writes anything.
       if (torrent.info === undefined)
         throw new ChillyError('invalid_torrent', 'The torrent metadata has no info dictionary.');
-      assertSafeTorrentPaths(torrent.info, record.folder);
+      const layout = planFileLayout(torrent.info);
+      record.diskPaths ??= layout.map((file) => file.diskPath);
       record.layout = layoutOf(torrent);
-      this.assertFreeSpaceFor(record);
+      this.assertFreeSpaceFor(record, record);
+      if (!torrent.ready) this.setStatus(record, 'verifying');
+      applySelection(torrent, record.selection);
+      record.job.name = torrent.name;
+      record.job.files = jobFilesOf(layout);
     } catch (error) {
       this.fail(record, error);
       return;
     }
-    if (!torrent.ready) this.setStatus(record, 'verifying');
-    applySelection(torrent, record.selection);
-    record.job.name = torrent.name;
-    record.job.files = torrent.files.map((file) => ({ path: file.path, length: file.length }));
     this.updateProgress(record);
     this.emit('metadata', snapshot(record.job));
   }
@@ -388,16 +556,21 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     return record.selection === undefined ? torrent.done : selectedFilesDone(torrent, record.selection);
   }
 
-  /** Throws `insufficient_space` when what is left to download does not fit on the disk. */
-  private assertFreeSpaceFor(record: JobRecord): void {
-    if (record.layout === undefined) return;
-    const needed = bytesStillNeeded(record.layout, record.resume?.bitfield, record.selection);
-    // Running downloads have not written all they will yet: their remainder is spoken for.
+  /**
+   * Throws `insufficient_space` when what is left to download does not fit on the disk beside
+   * what the running downloads (all but `self`) will still write.
+   */
+  private assertFreeSpaceFor(
+    wanted: Pick<JobRecord, 'layout' | 'resume' | 'selection'>,
+    self: JobRecord | undefined,
+  ): void {
+    if (wanted.layout === undefined) return;
+    const needed = bytesStillNeeded(wanted.layout, wanted.resume?.bitfield, wanted.selection);
     let reserved = 0;
     for (const other of this.records.values()) {
       const torrent = other.torrent;
-      if (other === record || torrent === undefined || other.layout === undefined) continue;
-      if (other.job.status !== 'downloading' && other.job.status !== 'verifying') continue;
+      if (other === self || torrent === undefined || other.layout === undefined) continue;
+      if (!FETCHING.has(other.job.status)) continue;
       const bitfield = torrent.bitfield?.buffer ?? other.resume?.bitfield;
       reserved += bytesStillNeeded(other.layout, bitfield, other.selection);
     }
@@ -427,6 +600,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     if (torrent !== undefined) {
       record.resume = captureResumeState(torrent) ?? record.resume;
       record.torrent = undefined;
+      record.store = undefined;
       if (!torrent.destroyed) torrent.destroy({ destroyStore: false });
     }
     record.job.error = error.toJSON();
@@ -438,17 +612,80 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   private startProgressTimer(record: JobRecord): void {
     this.stopProgressTimer(record);
     record.progressTimer = setInterval(() => {
+      const status = record.job.status;
       // Completed jobs still attached are seeding: their upload figures keep coming.
-      if (record.torrent === undefined || !['downloading', 'completed'].includes(record.job.status)) return;
+      if (record.torrent === undefined || (status !== 'completed' && !FETCHING.has(status)) || status === 'verifying') {
+        return;
+      }
       this.updateProgress(record);
+      if (status !== 'completed') this.updateStall(record, record.torrent);
       this.emit('progress', snapshot(record.job));
     }, this.progressIntervalMs);
     record.progressTimer.unref();
   }
 
+  /** `stalled` while no data arrives for `stalledAfterMs`; `downloading` again as soon as some does. */
+  private updateStall(record: JobRecord, torrent: Torrent): void {
+    const now = Date.now();
+    if (torrent.received > record.received) {
+      record.received = torrent.received;
+      record.lastDataAt = now;
+      if (record.job.status === 'stalled') this.setStatus(record, 'downloading');
+    } else if (record.job.status === 'downloading' && now - record.lastDataAt >= this.stalledAfterMs) {
+      this.setStatus(record, 'stalled');
+    }
+  }
+
   private stopProgressTimer(record: JobRecord): void {
     if (record.progressTimer !== undefined) clearInterval(record.progressTimer);
     record.progressTimer = undefined;
+  }
+
+  /**
+   * Every few seconds while jobs run: the media root is still there (not unmounted), and each
+   * running job's folder and open files are still the ones it writes to. A deleted folder would
+   * otherwise take the rest of the download into deleted inodes and report it complete.
+   */
+  private startFolderChecks(): void {
+    if (this.folderTimer !== undefined) return;
+    this.folderTimer = setInterval(() => {
+      const running = [...this.records.values()].filter((record) => record.torrent !== undefined);
+      if (running.length === 0) {
+        clearInterval(this.folderTimer);
+        this.folderTimer = undefined;
+        return;
+      }
+      this.folderCheck ??= this.checkFolders(running).finally(() => {
+        this.folderCheck = undefined;
+      });
+    }, this.folderCheckMs);
+    this.folderTimer.unref();
+  }
+
+  private async checkFolders(running: JobRecord[]): Promise<void> {
+    let rootProblem: unknown;
+    try {
+      await this.root.check();
+    } catch (error) {
+      rootProblem = error;
+    }
+    for (const record of running) {
+      const torrent = record.torrent;
+      if (torrent === undefined) continue;
+      try {
+        if (rootProblem !== undefined) throw rootProblem;
+        if (record.folderIdentity !== undefined) await assertSameFolder(record.folder, record.folderIdentity);
+        const gone = (await record.store?.unlinkedFiles()) ?? [];
+        if (gone.length > 0) {
+          throw new ChillyError(
+            'path_missing',
+            `Files of this download were deleted while it ran (${gone.slice(0, 3).join(', ')}): resume it to download them again.`,
+          );
+        }
+      } catch (error) {
+        if (record.torrent === torrent) this.fail(record, toChillyError(error, 'path_missing'));
+      }
+    }
   }
 
   private updateProgress(record: JobRecord): void {
@@ -467,37 +704,6 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
  */
 function strategyOf(record: JobRecord): 'sequential' | 'rarest' {
   return record.sequential ? 'sequential' : 'rarest';
-}
-
-/** Read-ahead after the bytes a streaming reader asked for: a few seconds of a 1080p movie. */
-const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024;
-
-/** From the bitfield, not `file.done`: WebTorrent updates that only after its 'verified' event. */
-function selectedFilesDone(torrent: Torrent, selection: ReadonlySet<number>): boolean {
-  const bitfield = torrent.bitfield;
-  if (bitfield === undefined) return false;
-  return torrent.files.every((file, index) => {
-    if (!selection.has(index) || file.length === 0) return true;
-    const last = Math.floor((file.offset + file.length - 1) / torrent.pieceLength);
-    for (let piece = Math.floor(file.offset / torrent.pieceLength); piece <= last; piece++) {
-      if (!bitfield.get(piece)) return false;
-    }
-    return true;
-  });
-}
-
-/**
- * Downloads only the selected files: WebTorrent starts with the whole torrent selected, so that
- * selection is dropped and each chosen file selected instead. Pieces shared with a chosen file
- * are still fetched (a piece is the smallest unit a peer sends).
- */
-function applySelection(torrent: Torrent, selection: ReadonlySet<number> | undefined): void {
-  if (torrent.pieces.length === 0) return;
-  torrent.deselect(0, torrent.pieces.length - 1);
-  // No file.deselect() for the others: it would also drop a piece they share with a chosen file.
-  torrent.files.forEach((file, index) => {
-    if (selection === undefined || selection.has(index)) file.select();
-  });
 }
 
 function snapshot(job: Job): Job {
