@@ -43,6 +43,8 @@ interface StoredFile {
   offset: number;
   fd: number | undefined;
   opening: { promise: Promise<number>; creating: boolean } | undefined;
+  /** A read found no file: later reads fail at once (a check of a new download reads every piece) until a write makes it. */
+  missing: Error | undefined;
   /** Reads and writes in flight: an idle descriptor only can be closed. */
   busy: number;
   lastUsed: number;
@@ -90,6 +92,7 @@ export class ConfinedChunkStore {
       offset: file.offset,
       fd: undefined,
       opening: undefined,
+      missing: undefined,
       busy: 0,
       lastUsed: 0,
     }));
@@ -181,14 +184,17 @@ export class ConfinedChunkStore {
       later(callback, new Error('Invalid offset and/or length'));
       return;
     }
-    const out = new Uint8Array(rangeTo - rangeFrom);
+    const size = rangeTo - rangeFrom;
     const targets = (this.chunkMap[index] ?? []).filter(
       (target) => target.to > rangeFrom && target.from < rangeTo && target.to > target.from,
     );
-    if (out.length === 0 || targets.length === 0) {
-      later(callback, null, out);
+    if (size === 0 || targets.length === 0) {
+      later(callback, null, new Uint8Array(size));
       return;
     }
+    // Made once a file is open: checking a new download reads every piece of files not there yet,
+    // and a piece-sized buffer for each of those reads would only feed the garbage collector.
+    let out: Buffer | undefined;
     const done = allOf(targets.length, (error) => (error ? callback(error) : callback(null, out)));
     for (const target of targets) {
       const from = Math.max(target.from, rangeFrom);
@@ -198,6 +204,8 @@ export class ConfinedChunkStore {
         target.file,
         false,
         (fd, release) => {
+          // Every byte is read into it before it is handed out: no need to zero it first.
+          out ??= Buffer.allocUnsafeSlow(size);
           readFully(fd, out.subarray(from - rangeFrom, to - rangeFrom), position, (error) => {
             release();
             done(error);
@@ -273,6 +281,11 @@ export class ConfinedChunkStore {
       use(file.fd, release);
       return;
     }
+    if (!writing && file.missing !== undefined) {
+      release();
+      fail(file.missing);
+      return;
+    }
     if (file.opening === undefined) {
       file.opening = { promise: this.openFile(file, writing), creating: writing };
     } else if (writing && !file.opening.creating) {
@@ -297,6 +310,7 @@ export class ConfinedChunkStore {
       (error: Error) => {
         settled();
         release();
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') file.missing = error;
         fail(error);
       },
     );
@@ -315,6 +329,7 @@ export class ConfinedChunkStore {
       throw new Error('Storage is closed');
     }
     file.fd = fd;
+    file.missing = undefined;
     this.openCount += 1;
     this.closeIdleFiles();
     return fd;
