@@ -36,6 +36,8 @@ export {
   WebTorrentDownloader,
   type WebTorrentDownloaderOptions,
 } from './downloaders/webtorrent/webtorrent-downloader.js';
+export { checkEngine } from './engine/check-engine.js';
+export type { EngineCheck, EngineReport } from './engine/engine-report.js';
 export { CachedMetadataFetcher } from './metadata/cached-metadata-fetcher.js';
 export type {
   MetadataFetcher,

@@ -1,5 +1,3 @@
-import type { WebTorrentOptions } from 'webtorrent';
-
 /**
  * The one switch for public-network features.
  * - `public`: what users get by default: DHT, local service discovery, UPnP/NAT-PMP port
@@ -21,20 +19,4 @@ export interface EngineNetworkOptions {
   /** uTP next to TCP. Defaults to on for `public`, off for `loopback` where it only adds overhead. */
   utp?: boolean;
   maxConnections?: number;
-}
-
-export function webTorrentClientOptions(options: EngineNetworkOptions): WebTorrentOptions {
-  const publicFeatures = options.network === 'public';
-  return {
-    dht: publicFeatures,
-    lsd: publicFeatures,
-    natUpnp: publicFeatures,
-    natPmp: publicFeatures,
-    webSeeds: publicFeatures,
-    utp: options.utp ?? publicFeatures,
-    // WebRTC peers only matter for browser swarms; a desktop backend talks TCP/uTP.
-    tracker: { wrtc: false },
-    torrentPort: options.torrentPort ?? 0,
-    ...(options.maxConnections === undefined ? {} : { maxConns: options.maxConnections }),
-  };
 }

@@ -1,9 +1,9 @@
-// Re-exports the WebRTC classes that WebTorrent's dependencies import from `webrtc-polyfill`.
-// The upstream package depends on node-datachannel, whose install step downloads sources from
-// outside the npm registry and fails on machines that only reach the registry.
-import wrtc from '@roamhq/wrtc';
-
-export const RTCPeerConnection = wrtc.RTCPeerConnection;
-export const RTCSessionDescription = wrtc.RTCSessionDescription;
-export const RTCIceCandidate = wrtc.RTCIceCandidate;
+// Stands in for `webrtc-polyfill`, which WebTorrent's dependencies import for WebRTC peers.
+// Chilly talks to peers over TCP and uTP only (the trackers' `wrtc` option is off), so no WebRTC
+// implementation is loaded: the upstream package needs node-datachannel, whose install downloads
+// sources from outside the npm registry, and a native binding would add tens of megabytes.
+// simple-peer reads these as "no WebRTC here".
+export const RTCPeerConnection = undefined;
+export const RTCSessionDescription = undefined;
+export const RTCIceCandidate = undefined;
 export default { RTCPeerConnection, RTCSessionDescription, RTCIceCandidate };

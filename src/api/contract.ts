@@ -4,11 +4,15 @@
  * what the server accepts. Tests use the same loader to validate every response.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifySchema } from 'fastify';
-import { parse } from 'yaml';
+
+// Ajv, its formats and the YAML parser are loaded when first needed, not when the server starts:
+// the built server reads the contract as JSON and compiles validators on first use (about 150 ms
+// of every start otherwise).
+const require = createRequire(import.meta.url);
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -63,12 +67,25 @@ export function contractPath(): string {
   throw new Error('contracts/openapi.downloads.yaml not found next to the package');
 }
 
+/**
+ * The contract as JSON, written beside the compiled module by `npm run build` (scripts/build.mjs)
+ * from the same YAML: parsing the YAML took about a fifth of the server's start-up.
+ */
+const BUILT_CONTRACT = new URL('./openapi.downloads.json', import.meta.url);
+
 let cached: OpenApiDocument | undefined;
+
+function readContract(): unknown {
+  const built = fileURLToPath(BUILT_CONTRACT);
+  if (existsSync(built)) return JSON.parse(readFileSync(built, 'utf8'));
+  const { parse } = require('yaml') as typeof import('yaml');
+  return parse(readFileSync(contractPath(), 'utf8'));
+}
 
 /** The parsed contract, read from disk once per process and frozen so no caller can change it. */
 export function loadContract(): OpenApiDocument {
   if (cached !== undefined) return cached;
-  const document: unknown = parse(readFileSync(contractPath(), 'utf8'));
+  const document: unknown = readContract();
   if (!isRecord(document) || !isRecord(document.paths) || !isRecord(document.components)) {
     throw new Error('contracts/openapi.downloads.yaml is not an OpenAPI document');
   }
@@ -95,14 +112,13 @@ export function schemaRef(name: string): JsonSchema {
   return { $ref: `${CONTRACT_SCHEMA_ID}#/$defs/${name}` };
 }
 
-// ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-
 /**
  * An Ajv (JSON Schema 2020-12, as OpenAPI 3.1 uses) that knows every component schema.
  * `coerce` is for query strings, path params and headers, which arrive as text.
  */
 export function createContractAjv(options: { coerce: boolean }): Ajv2020 {
+  const { Ajv2020 } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const addFormats = require('ajv-formats') as typeof import('ajv-formats').default;
   const ajv = new Ajv2020({
     allErrors: false,
     strict: true,
@@ -111,6 +127,9 @@ export function createContractAjv(options: { coerce: boolean }): Ajv2020 {
     useDefaults: true,
     // Unknown fields are rejected, never silently dropped: a typo like `keepdata` must not be ignored.
     removeAdditional: false,
+    // Checking the contract against JSON Schema's meta-schema took ~60 ms of every start; the tests
+    // do it (tests/unit/api-contract.test.ts), and strict mode still refuses unknown keywords here.
+    validateSchema: false,
   });
   addFormats(ajv);
   ajv.addSchema({ $id: CONTRACT_SCHEMA_ID, $defs: toAjvSchema(loadContract().components.schemas) });

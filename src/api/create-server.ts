@@ -2,8 +2,13 @@
  * The HTTP API as a Fastify app that does not listen (tests call `app.inject()`; src/server.ts
  * listens). Closing the app ends open event streams; the service is the caller's to close.
  */
-import type { Ajv2020 } from 'ajv/dist/2020.js';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifySchemaCompiler,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { ChillyConfig } from '../config.js';
 import { ChillyError } from '../domain/errors.js';
 import type { DownloadServiceApi } from '../service/service-types.js';
@@ -63,6 +68,27 @@ const REDACT = ['req.headers.authorization', 'request.headers.authorization', 'h
 
 let validators: { body: Ajv2020; text: Ajv2020 } | undefined;
 
+/**
+ * A route's validator, compiled by Ajv when the route is first called rather than at start-up:
+ * compiling every route's schemas took about a quarter of the server's start (that each compiles
+ * is tested in tests/unit/api-contract.test.ts). Fastify reads the errors from the function it
+ * was given, so they are copied onto it.
+ */
+type FastifyValidationResult = ReturnType<FastifySchemaCompiler<unknown>>;
+
+function compileOnFirstUse(part: 'body' | 'text', schema: object): FastifyValidationResult {
+  let compiled: ValidateFunction | undefined;
+  const validate: FastifyValidationResult = (data: unknown): boolean => {
+    // Bodies: one Ajv that never coerces; query, params and headers arrive as text and are coerced.
+    validators ??= { body: createContractAjv({ coerce: false }), text: createContractAjv({ coerce: true }) };
+    compiled ??= validators[part].compile(schema);
+    const valid = compiled(data);
+    validate.errors = compiled.errors ?? null;
+    return valid;
+  };
+  return validate;
+}
+
 export function createServer(options: CreateServerOptions): FastifyInstance {
   if (options.token.length < 16)
     throw new ChillyError('validation_failed', 'The API token must be at least 16 characters.');
@@ -82,10 +108,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: 512 },
   });
 
-  // Bodies: one Ajv that never coerces; query, params and headers arrive as text and are coerced.
-  validators ??= { body: createContractAjv({ coerce: false }), text: createContractAjv({ coerce: true }) };
-  const { body, text } = validators;
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => compileOnFirstUse(httpPart === 'body' ? 'body' : 'text', schema));
   // JSON is the only body most routes take; Fastify's default text/plain parser would let
   // cross-site "simple" form posts through to validation.
   app.removeContentTypeParser('text/plain');

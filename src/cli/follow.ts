@@ -3,9 +3,8 @@
  * re-reads the job's status, so nothing that happened before or between connections is missed,
  * and a reconnect sends Last-Event-ID. Every wait is bounded.
  */
-import type { Job, JobStatus } from '../domain/job.js';
-import type { JobEvent } from '../service/service-types.js';
-import { type ApiClient, ApiError } from './api-client.js';
+import type { Job, JobEventStream, JobStatus } from '../client/index.js';
+import { ApiError, type CliApi } from './api.js';
 import { CliError } from './io.js';
 
 /** States in which a job will not move on by itself, so following it ends. */
@@ -27,7 +26,7 @@ export interface FollowOptions {
   reconnectDelayMs?: number;
 }
 
-export async function followJob(client: ApiClient, id: string, options: FollowOptions): Promise<Job> {
+export async function followJob(api: CliApi, id: string, options: FollowOptions): Promise<Job> {
   const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
   const maxReconnects = options.maxReconnects ?? 10;
   const reconnectDelayMs = options.reconnectDelayMs ?? 1_000;
@@ -42,7 +41,7 @@ export async function followJob(client: ApiClient, id: string, options: FollowOp
   };
   const readStatus = async (): Promise<Job> => {
     try {
-      return await client.status(id);
+      return await api.call(api.client.GET('/download/status/{id}', { params: { path: { id } } }));
     } catch (error) {
       if (seenOnce && error instanceof ApiError && error.code === 'job_not_found') {
         throw new CliError(`Job ${id} is gone: it was cancelled.`, { code: 'job_not_found' });
@@ -53,10 +52,10 @@ export async function followJob(client: ApiClient, id: string, options: FollowOp
 
   for (;;) {
     options.signal.throwIfAborted();
-    let stream: Awaited<ReturnType<ApiClient['openEvents']>> | undefined;
+    let stream: JobEventStream | undefined;
     let idle: NodeJS.Timeout | undefined;
     try {
-      stream = await client.openEvents({
+      stream = await api.openEvents({
         signal: options.signal,
         ...(lastEventId === undefined ? {} : { lastEventId }),
       });
@@ -75,9 +74,8 @@ export async function followJob(client: ApiClient, id: string, options: FollowOp
         if (message.event === 'resync') {
           const job = await readStatus();
           if (settled(job)) return job;
-        } else if (message.event === undefined && message.data !== undefined) {
-          const event = JSON.parse(message.data) as JobEvent;
-          if (event.job?.id === id && settled(event.job)) return event.job;
+        } else if (message.data.job.id === id && settled(message.data.job)) {
+          return message.data.job;
         }
       }
       // The stream ended (server closing, or silence): reconnect and catch up.

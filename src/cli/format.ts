@@ -2,7 +2,7 @@
  * Numbers and jobs as people read them: sizes in IEC units, speeds, ETAs, ratings, short texts,
  * aligned tables. Text that came from a server or a torrent goes through terminalSafe here.
  */
-import type { Job } from '../domain/job.js';
+import type { Job } from '../client/index.js';
 import { terminalSafe } from './terminal-text.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

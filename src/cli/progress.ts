@@ -3,7 +3,7 @@
  * elsewhere (logs, pipes, CI), so nothing but text reaches a file.
  */
 import cliProgress from 'cli-progress';
-import type { Job } from '../domain/job.js';
+import type { Job } from '../client/index.js';
 import { formatBytes, formatEta, formatPeers, formatSpeed, isTransferring, progressLine } from './format.js';
 import { type OutputStream, println } from './io.js';
 import { terminalSafe } from './terminal-text.js';

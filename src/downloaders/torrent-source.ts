@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import magnetURIDecode from 'magnet-uri';
-import parseTorrent, { type ParsedTorrent } from 'parse-torrent';
 import { ChillyError } from '../domain/errors.js';
 import { emptyProgress, type Job, type JobFile, type JobInput } from '../domain/job.js';
+import { decodeMagnet, type ParsedTorrent, parseTorrent } from '../engine/torrent-codec.js';
 import { type LayoutFile, planFileLayout } from '../torrent/file-layout.js';
 import { checkTorrentFile, TORRENT_LIMITS } from '../torrent/info-dictionary.js';
 
@@ -21,9 +20,9 @@ export function isBareInfoHash(value: string): boolean {
 }
 
 function parseMagnet(uri: string): TorrentSource {
-  let decoded: ReturnType<typeof magnetURIDecode>;
+  let decoded: ReturnType<typeof decodeMagnet>;
   try {
-    decoded = magnetURIDecode(uri);
+    decoded = decodeMagnet(uri);
   } catch (cause) {
     throw new ChillyError('invalid_magnet', 'The magnet URI could not be parsed.', { cause });
   }

@@ -120,12 +120,18 @@ export class DownloadService implements DownloadServiceApi {
     };
   }
 
-  /** Opens the service on a database and restores every job as it was (see `restore`). */
+  /**
+   * Opens the service on a database and restores every job as it was (see `restore`). The queue
+   * starts moving as it returns: the jobs that were running start again in the background, so a
+   * server answers at once (the engine loads meanwhile) and each job says `queued` until then.
+   */
   static async open(options: DownloadServiceOptions): Promise<DownloadService> {
     const service = new DownloadService(options.database, options.downloader, options);
     service.runner.listen();
     await service.restore();
-    await service.runner.pump();
+    service.runner.pump().catch((error: unknown) => {
+      service.warn('Starting the queued jobs failed.', error);
+    });
     return service;
   }
 

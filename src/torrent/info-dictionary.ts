@@ -8,8 +8,9 @@
  *
  * Limits follow libtorrent's `load_torrent_limits` where it has one (at most 2^21 pieces).
  */
-import bencode from 'bencode';
+
 import { ChillyError } from '../domain/errors.js';
+import { bencode } from '../engine/torrent-codec.js';
 
 export const TORRENT_LIMITS = {
   /** Largest .torrent accepted: real movie torrents are well under 1 MiB. */

@@ -4,47 +4,35 @@
  * run, and a registry that kills whatever is still running when the test ends.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI_PATH = path.join(REPO_ROOT, 'dist/src/cli/main.js');
-const HASH_FILE = path.join(REPO_ROOT, 'dist/.build-source-hash');
-const LOCK_DIR = path.join(REPO_ROOT, 'dist/.build-lock');
+// Outside dist/, which a build empties first.
+const LOCK_DIR = path.join(REPO_ROOT, 'node_modules/.cache/chilly-build-lock');
 
-function sourceHash(): string {
-  const hash = createHash('sha256');
-  const walk = (dir: string): void => {
-    if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.ts')) hash.update(full).update(readFileSync(full));
-    }
-  };
-  walk(path.join(REPO_ROOT, 'src'));
-  walk(path.join(REPO_ROOT, 'types'));
-  for (const file of ['tsconfig.json', 'tsconfig.build.json', 'package.json']) {
-    hash.update(readFileSync(path.join(REPO_ROOT, file)));
-  }
-  return hash.digest('hex');
+/** Whether dist/ is built from the sources as they are (scripts/ensure-build.mjs keeps the fingerprint). */
+function buildIsCurrent(): boolean {
+  const check = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/ensure-build.mjs'), '--check'], {
+    cwd: REPO_ROOT,
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
+  return check.status === 0;
 }
 
 /**
- * Builds dist/ (tsc -p tsconfig.build.json) unless it was built from these very sources.
- * Test files running in parallel take turns through a lock folder, so only one builds.
+ * Builds dist/ (`npm run build`: tsc and the engine bundle) unless it was built from these very
+ * sources. Test files running in parallel take turns through a lock folder, so only one builds.
  */
 export function ensureCliBuilt(): void {
-  const wanted = sourceHash();
-  const fresh = (): boolean =>
-    existsSync(CLI_PATH) && existsSync(HASH_FILE) && readFileSync(HASH_FILE, 'utf8') === wanted;
-  if (fresh()) return;
-  mkdirSync(path.dirname(LOCK_DIR), { recursive: true });
+  if (buildIsCurrent()) return;
   const deadline = Date.now() + 180_000;
   for (;;) {
     try {
+      mkdirSync(path.dirname(LOCK_DIR), { recursive: true });
       mkdirSync(LOCK_DIR);
       break;
     } catch {
@@ -56,19 +44,13 @@ export function ensureCliBuilt(): void {
     }
   }
   try {
-    if (fresh()) return;
-    const tsc = path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
-    const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+    if (buildIsCurrent()) return;
+    const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/build.mjs')], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
       timeout: 170_000,
     });
-    // tsc emits even when it finds type errors (exit 2); those are `npm run typecheck`'s to report,
-    // and may come from files other sessions are editing right now.
-    if (result.status !== 0 && !(result.status === 2 && existsSync(CLI_PATH))) {
-      throw new Error(`tsc -p tsconfig.build.json failed:\n${result.stdout}${result.stderr}`);
-    }
-    writeFileSync(HASH_FILE, wanted);
+    if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}${result.stderr}`);
   } finally {
     rmSync(LOCK_DIR, { recursive: true, force: true });
   }

@@ -297,7 +297,10 @@ describe('chilly (built) against a running server', () => {
     const doctor = await chilly(['doctor']);
     assert.match(doctor.stdout, /^✓ server: running at http:\/\/127\.0\.0\.1:\d+ .*the token works$/m);
     assert.match(doctor.stdout, /^✓ data folder: .* is writable$/m);
-    assert.match(doctor.stdout, /^✓ engine: WebTorrent loads$/m);
+    assert.match(
+      doctor.stdout,
+      /^✓ engine: webtorrent 2\.8\.5 \((bundled|from node_modules)\) with all 8 patches and 2 pins$/m,
+    );
     assert.match(doctor.stdout, /^! TMDB: no API key/m);
     const checks = JSON.parse((await chilly(['doctor', '--json'])).stdout) as Array<{ check: string; level: string }>;
     assert.ok(checks.some((check) => check.check === 'server' && check.level === 'ok'));

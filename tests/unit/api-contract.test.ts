@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadContract, toFastifyPath } from '../../src/api/contract.js';
+import { createContractAjv, loadContract, routeSchema, toFastifyPath } from '../../src/api/contract.js';
 import { ERROR_CATALOGUE } from '../../src/domain/errors.js';
 import { JOB_STATUSES, SOURCE_TYPES } from '../../src/domain/job.js';
 import { JOB_EVENT_TYPES } from '../../src/service/service-types.js';
@@ -32,6 +32,25 @@ describe('the contract file', () => {
     for (const name of Object.keys(contract.components.schemas)) {
       assert.doesNotThrow(() => validatorFor({ $ref: `#/components/schemas/${name}` }), name);
     }
+  });
+
+  it("compiles every operation's parameters and body with the server's Ajv (the server compiles them on first use)", () => {
+    const body = createContractAjv({ coerce: false });
+    const text = createContractAjv({ coerce: true });
+    let compiled = 0;
+    for (const [openApiPath, operations] of Object.entries(contract.paths)) {
+      for (const method of Object.keys(operations)) {
+        const schema = routeSchema(method, openApiPath);
+        for (const [part, partSchema] of Object.entries(schema)) {
+          assert.doesNotThrow(
+            () => (part === 'body' ? body : text).compile(partSchema as object),
+            `${method} ${openApiPath} ${part}`,
+          );
+          compiled++;
+        }
+      }
+    }
+    assert.ok(compiled >= Object.keys(contract.paths).length, `${compiled} schemas compiled`);
   });
 
   it('states that unknown body fields are rejected', () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { ApiClient, ApiError } from '../../src/cli/api-client.js';
+import { ApiError, CliApi } from '../../src/cli/api.js';
 import { followJob } from '../../src/cli/follow.js';
 import { emptyProgress, type Job, type JobStatus } from '../../src/domain/job.js';
 
@@ -73,7 +73,7 @@ describe('followJob', () => {
   });
 
   const client = (token = 'a-token-of-sixteen-chars') =>
-    new ApiClient({ baseUrl: `http://127.0.0.1:${port}`, token, timeoutMs: 5_000 });
+    new CliApi({ baseUrl: `http://127.0.0.1:${port}`, token, timeoutMs: 5_000 });
 
   it('reconnects with Last-Event-ID after a drop, and handles resync by re-reading the status', async () => {
     seenLastEventIds.length = 0;

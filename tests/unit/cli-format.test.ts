@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientBaseUrl } from '../../src/cli/api-client.js';
+import { clientBaseUrl } from '../../src/cli/api.js';
 import { formatBytes, formatEta, formatPercent, progressLine, renderTable } from '../../src/cli/format.js';
 import { createStyle, type OutputStream } from '../../src/cli/io.js';
 import { createProgressView } from '../../src/cli/progress.js';
 import { defaultJobId, disambiguatedJobId } from '../../src/cli/source.js';
-import { SseParser } from '../../src/cli/sse.js';
 import { emptyProgress, type Job } from '../../src/domain/job.js';
 
 function job(overrides: Partial<Job> = {}): Job {
@@ -133,16 +132,6 @@ describe('CLI formatting', () => {
     view.stop();
     assert.match(stream.text, /Night of the Living Dead .*█+░+ +42\.3% 423 MiB\/1000 MiB \| ↓ 3\.2 MiB\/s/);
     assert.match(stream.text, /4 peers \| ETA 3m01s \| downloading/);
-  });
-});
-
-describe('SSE parser', () => {
-  it('assembles messages from arbitrary chunks, with ids, names, comments and multi-line data', () => {
-    const parser = new SseParser();
-    const text = 'retry: 2000\n\n: heartbeat\n\nid: 7\ndata: {"a":\ndata: 1}\n\nevent: resync\r\ndata: {}\r\n\r\n';
-    const messages = [];
-    for (const character of text) messages.push(...parser.push(character));
-    assert.deepEqual(messages, [{ retry: 2000 }, { id: '7', data: '{"a":\n1}' }, { event: 'resync', data: '{}' }]);
   });
 });
 

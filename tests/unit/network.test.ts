@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isNetworkMode, webTorrentClientOptions } from '../../src/network.js';
+import { webTorrentClientOptions } from '../../src/downloaders/webtorrent/client-options.js';
+import { isNetworkMode } from '../../src/network.js';
 
 test('loopback turns every public-network feature off', () => {
   const options = webTorrentClientOptions({ network: 'loopback' });

@@ -12,10 +12,8 @@ import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
 import bencode from 'bencode';
-// @ts-expect-error bittorrent-protocol ships no types; the part used here is typed below (FuzzWire).
 import WireConstructor from 'bittorrent-protocol';
 import fc from 'fast-check';
-// @ts-expect-error ut_metadata ships no types; it is a factory of a wire extension.
 import utMetadataFactory from 'ut_metadata';
 
 const FUZZ = { seed: 20_261_201, numRuns: 1_000, interruptAfterTimeLimit: 60_000, markInterruptAsFailure: false };
@@ -31,8 +29,9 @@ interface FuzzWire extends EventEmitter {
   destroy(): void;
 }
 
-const Wire = WireConstructor as new (type?: string | null) => FuzzWire;
-const utMetadata = utMetadataFactory as (metadata?: Uint8Array) => unknown;
+// types/engine-internals.d.ts declares only what the engine check uses; the part used here is FuzzWire.
+const Wire = WireConstructor as unknown as new (type?: string | null) => FuzzWire;
+const utMetadata = utMetadataFactory as unknown as (metadata?: Uint8Array) => unknown;
 
 /** A small info dictionary of more than one 16 KiB ut_metadata piece, and its hash. */
 const INFO = bencode.encode({

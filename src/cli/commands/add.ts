@@ -2,8 +2,8 @@
  * `chilly add <magnet | info-hash | .torrent file | URL>`: hands the download to the running
  * server, then follows it with a progress bar until it settles (unless --detach).
  */
-import type { Job } from '../../domain/job.js';
-import { type ApiClient, ApiError, connect } from '../api-client.js';
+import type { Job } from '../../client/index.js';
+import { ApiError, type CliApi, connect } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { followJob } from '../follow.js';
 import { formatBytes } from '../format.js';
@@ -21,8 +21,8 @@ export async function runAdd(ctx: CommandContext, argument: string, options: Add
   const { io } = ctx;
   const explicitId = options.id === undefined ? undefined : checkJobId(options.id);
   const source = await readSource(argument, io.cwd);
-  const client = await connect(ctx.config());
-  const { job, created } = await submit(client, source, explicitId);
+  const api = await connect(ctx.config());
+  const { job, created } = await submit(api, source, explicitId);
 
   if (!ctx.json) {
     const what = job.name === undefined ? '' : ` (${job.name})`;
@@ -33,17 +33,28 @@ export async function runAdd(ctx: CommandContext, argument: string, options: Add
     else println(io.stdout, terminalSafe(`Follow it with \`chilly status ${job.id}\`.`));
     return EXIT.ok;
   }
-  return follow(ctx, client, job.id);
+  return follow(ctx, api, job.id);
 }
 
 /** Adds under the given id, or a name-based one (taking a hash-suffixed id if another torrent has the name). */
 async function submit(
-  client: ApiClient,
+  api: CliApi,
   source: CliSource,
   explicitId: string | undefined,
 ): Promise<{ job: Job; created: boolean }> {
-  const send = (id: string) =>
-    source.kind === 'magnet' ? client.start(id, source.sourceUrn) : client.upload(id, source.bytes);
+  const send = async (id: string): Promise<{ job: Job; created: boolean }> => {
+    const { data, status } = await api.send(
+      source.kind === 'magnet'
+        ? api.client.POST('/download/start', { body: { id, sourceType: 'torrent', sourceUrn: source.sourceUrn } })
+        : api.client.POST('/download/upload', {
+            params: { query: { id } },
+            body: source.bytes,
+            headers: { 'Content-Type': 'application/x-bittorrent' },
+          }),
+    );
+    // 200: the same id and source were added before; nothing changed.
+    return { job: data, created: status === 201 };
+  };
   if (explicitId !== undefined) return send(explicitId);
   try {
     return await send(defaultJobId(source));
@@ -53,14 +64,14 @@ async function submit(
   }
 }
 
-async function follow(ctx: CommandContext, client: ApiClient, id: string): Promise<number> {
+async function follow(ctx: CommandContext, api: CliApi, id: string): Promise<number> {
   const { io } = ctx;
   const view = ctx.json ? undefined : createProgressView(io.stdout);
   const controller = new AbortController();
   const stopListening = io.onInterrupt(() => controller.abort());
   let final: Job;
   try {
-    final = await followJob(client, id, { signal: controller.signal, onUpdate: (job) => view?.update(job) });
+    final = await followJob(api, id, { signal: controller.signal, onUpdate: (job) => view?.update(job) });
   } catch (error) {
     view?.stop();
     if (!controller.signal.aborted) throw error;

@@ -11,7 +11,7 @@ import { DATABASE_FILE_NAME } from '../../api/start-server.js';
 import { type ChillyConfig, ConfigError } from '../../config.js';
 import { MARKER_FILE } from '../../disk/media-root.js';
 import { freeBytes } from '../../downloaders/disk-space.js';
-import { ApiClient, ApiError, clientBaseUrl, readClientToken, tokenFilePath } from '../api-client.js';
+import { ApiError, CliApi, clientBaseUrl, readClientToken, tokenFilePath } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes } from '../format.js';
 import { CliError, EXIT, printJson, println } from '../io.js';
@@ -175,7 +175,7 @@ async function checkServer(config: ChillyConfig): Promise<CheckResult> {
   const baseUrl = clientBaseUrl(config);
   const check = 'server';
   try {
-    const health = await new ApiClient({ baseUrl, token: undefined, timeoutMs: 2_000 }).health();
+    const health = await new CliApi({ baseUrl, token: undefined, timeoutMs: 2_000 }).health();
     const token = await readClientToken(config);
     if (token === undefined) {
       return {
@@ -185,7 +185,8 @@ async function checkServer(config: ChillyConfig): Promise<CheckResult> {
         hint: 'it uses another data folder: pass the same --data-dir, or set CHILLY_TOKEN',
       };
     }
-    await new ApiClient({ baseUrl, token: token.token, timeoutMs: 2_000 }).list({ limit: 1 });
+    const api = new CliApi({ baseUrl, token: token.token, timeoutMs: 2_000 });
+    await api.call(api.client.GET('/downloads', { params: { query: { limit: 1 } } }));
     return {
       check,
       level: 'ok',
@@ -241,15 +242,32 @@ async function checkPortFree(config: ChillyConfig): Promise<CheckResult> {
   };
 }
 
+/** Loads the engine and runs its patch checks (src/engine/engine-patches.ts). */
 async function checkEngine(): Promise<CheckResult> {
   try {
-    await import('webtorrent');
-    return { check: 'engine', level: 'ok', detail: 'WebTorrent loads' };
+    const { checkEngine: runEngineChecks } = await import('../../engine/check-engine.js');
+    const report = await runEngineChecks();
+    const patches = report.checks.filter((check) => check.kind === 'patch').length;
+    const from = report.bundled ? 'bundled' : 'from node_modules';
+    if (report.ok) {
+      return {
+        check: 'engine',
+        level: 'ok',
+        detail: `${report.engine} (${from}) with all ${patches} patches and ${report.checks.length - patches} pins`,
+      };
+    }
+    const failed = report.checks.filter((check) => !check.ok);
+    return {
+      check: 'engine',
+      level: 'fail',
+      detail: `${report.engine} (${from}) lacks ${failed.map((check) => `${check.name} (${check.problem})`).join(', ')}`,
+      hint: report.bundled ? 'reinstall chilly-movies' : 'run `npm install` again (it applies patches/*.patch)',
+    };
   } catch (error) {
     return {
       check: 'engine',
       level: 'fail',
-      detail: `WebTorrent does not load (${(error as Error).message})`,
+      detail: `the engine does not load (${(error as Error).message})`,
       hint: 'run `npm install` again',
     };
   }

@@ -1,6 +1,6 @@
 /** `chilly token` (for scripts: `curl -H "Authorization: Bearer $(chilly token)"`) and `chilly config`. */
 import { describeSource, maskedConfig, SETTINGS, settingValue } from '../../config.js';
-import { readClientToken, tokenFilePath } from '../api-client.js';
+import { readClientToken, tokenFilePath } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { renderTable } from '../format.js';
 import { CliError, EXIT, printJson, println } from '../io.js';

@@ -1,6 +1,7 @@
 /** `ls`, `status`, `pause`, `resume`, `cancel`: one API call each, shown as a table, a card or JSON. */
-import { JOB_STATUSES, type Job, type JobStatus } from '../../domain/job.js';
-import { connect } from '../api-client.js';
+import type { Job, JobStatus } from '../../client/index.js';
+import { JOB_STATUSES } from '../../domain/job.js';
+import { connect } from '../api.js';
 import type { CommandContext } from '../context.js';
 import {
   type Column,
@@ -26,11 +27,15 @@ export interface ListOptions {
 export async function runList(ctx: CommandContext, options: ListOptions): Promise<number> {
   const status = parseStatuses(options.status);
   const limit = options.limit === undefined ? undefined : parsePositive('--limit', options.limit);
-  const client = await connect(ctx.config());
+  const api = await connect(ctx.config());
   const jobs: Job[] = [];
   const wanted = limit ?? MAX_LISTED;
   for (let offset = 0; jobs.length < wanted; ) {
-    const page = await client.list({ status, limit: Math.min(PAGE_SIZE, wanted - jobs.length), offset });
+    const page = await api.call(
+      api.client.GET('/downloads', {
+        params: { query: { status, limit: Math.min(PAGE_SIZE, wanted - jobs.length), offset } },
+      }),
+    );
     jobs.push(...page.jobs);
     offset += page.jobs.length;
     if (page.jobs.length === 0 || offset >= page.total) break;
@@ -77,7 +82,8 @@ function jobColumns(style: Style): Column<Job>[] {
 }
 
 export async function runStatus(ctx: CommandContext, id: string): Promise<number> {
-  const job = await (await connect(ctx.config())).status(id);
+  const api = await connect(ctx.config());
+  const job = await api.call(api.client.GET('/download/status/{id}', { params: { path: { id } } }));
   if (ctx.json) printJson(ctx.io.stdout, job);
   else println(ctx.io.stdout, describeJob(job));
   return EXIT.ok;
@@ -131,13 +137,15 @@ function filesSummary(job: Job): string[] {
 }
 
 export async function runPause(ctx: CommandContext, id: string): Promise<number> {
-  const job = await (await connect(ctx.config())).pause(id);
+  const api = await connect(ctx.config());
+  const job = await api.call(api.client.POST('/download/pause', { body: { id } }));
   report(ctx, job, `Paused ${job.id}.`);
   return EXIT.ok;
 }
 
 export async function runResume(ctx: CommandContext, id: string): Promise<number> {
-  const job = await (await connect(ctx.config())).resume(id);
+  const api = await connect(ctx.config());
+  const job = await api.call(api.client.POST('/download/resume', { body: { id } }));
   report(ctx, job, `Resumed ${job.id} (${job.status}).`);
   return EXIT.ok;
 }
@@ -149,7 +157,10 @@ export interface CancelOptions {
 
 export async function runCancel(ctx: CommandContext, id: string, options: CancelOptions): Promise<number> {
   const keepData = options.keepData === true ? true : options.deleteData === true ? false : undefined;
-  const job = await (await connect(ctx.config())).cancel(id, keepData);
+  const api = await connect(ctx.config());
+  const job = await api.call(
+    api.client.POST('/download/cancel', { body: keepData === undefined ? { id } : { id, keepData } }),
+  );
   const data =
     keepData === undefined
       ? 'its files were kept if it was complete, deleted otherwise'
@@ -168,16 +179,20 @@ function report(ctx: CommandContext, job: Job, message: string): void {
 
 function parseStatuses(text: string | undefined): JobStatus[] {
   if (text === undefined) return [];
-  const statuses = text
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  for (const status of statuses) {
-    if (!(JOB_STATUSES as readonly string[]).includes(status)) {
+  const statuses: JobStatus[] = [];
+  for (const item of text.split(',')) {
+    const status = item.trim();
+    if (status === '') continue;
+    if (!isJobStatus(status)) {
       throw usageError(`Unknown status ${JSON.stringify(status)} in --status: use ${JOB_STATUSES.join(', ')}.`);
     }
+    statuses.push(status);
   }
-  return statuses as JobStatus[];
+  return statuses;
+}
+
+function isJobStatus(text: string): text is JobStatus {
+  return (JOB_STATUSES as readonly string[]).includes(text);
 }
 
 export function parsePositive(flag: string, text: string): number {

@@ -2,8 +2,8 @@
  * `chilly search <title>`: movies at TMDB, found by the running server (with its TMDB key and its
  * cache, GET /metadata/search), shown as a table or JSON. The CLI itself never calls TMDB.
  */
-import type { MovieSearchPage, MovieSummary } from '../../metadata/metadata-fetcher.js';
-import { ApiError, connect } from '../api-client.js';
+import type { MovieSearchPage, MovieSummary } from '../../client/index.js';
+import { ApiError, connect } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { type Column, formatRating, renderTable, shortenText } from '../format.js';
 import { CliError, EXIT, printJson, println, usageError } from '../io.js';
@@ -30,10 +30,10 @@ export async function runSearch(ctx: CommandContext, title: string, options: Sea
   const year = options.year === undefined ? undefined : parseWhole('--year', options.year, YEARS);
   const page = options.page === undefined ? undefined : parseWhole('--page', options.page, PAGES);
 
-  const client = await connect(ctx.config());
+  const api = await connect(ctx.config());
   let found: MovieSearchPage;
   try {
-    found = await client.searchMovies(query, { year, page });
+    found = await api.call(api.client.GET('/metadata/search', { params: { query: { query, year, page } } }));
   } catch (error) {
     throw withHint(error);
   }

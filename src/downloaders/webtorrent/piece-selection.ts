@@ -1,4 +1,4 @@
-import type { Torrent } from 'webtorrent';
+import type { Torrent } from '../../engine/bittorrent-engine.js';
 
 /** From the bitfield, not `file.done`: WebTorrent updates that only after its 'verified' event. */
 export function selectedFilesDone(torrent: Torrent, selection: ReadonlySet<number>): boolean {

@@ -1,5 +1,5 @@
-import type { Torrent } from 'webtorrent';
 import { ChillyError } from '../../domain/errors.js';
+import type { Torrent } from '../../engine/bittorrent-engine.js';
 import type { RangeWaiter, RangeWaitOptions } from '../downloader.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;

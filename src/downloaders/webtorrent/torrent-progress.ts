@@ -1,5 +1,5 @@
-import type { Torrent } from 'webtorrent';
 import type { JobProgress } from '../../domain/job.js';
+import type { Torrent } from '../../engine/bittorrent-engine.js';
 
 /** Reads a torrent's transfer figures into our progress shape; sizes count only the selected files. */
 export function progressOf(torrent: Torrent, selection?: ReadonlySet<number>): JobProgress {

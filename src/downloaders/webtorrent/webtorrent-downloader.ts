@@ -1,7 +1,5 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import type { ParsedTorrent } from 'parse-torrent';
-import WebTorrent, { type Torrent } from 'webtorrent';
 import { type MediaAccess, modesFor, removeCreated } from '../../disk/confined-files.js';
 import {
   assertSameFolder,
@@ -13,7 +11,9 @@ import {
 import { MediaRoot } from '../../disk/media-root.js';
 import { ChillyError, type ErrorCode, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
-import { type EngineNetworkOptions, type NetworkMode, webTorrentClientOptions } from '../../network.js';
+import type { Torrent, WebTorrent } from '../../engine/bittorrent-engine.js';
+import type { ParsedTorrent } from '../../engine/torrent-codec.js';
+import type { EngineNetworkOptions, NetworkMode } from '../../network.js';
 import { planFileLayout } from '../../torrent/file-layout.js';
 import { checkInfoDictionary } from '../../torrent/info-dictionary.js';
 import { assertFreeSpace, bytesStillNeeded, type TorrentLayout } from '../disk-space.js';
@@ -34,10 +34,23 @@ import {
   resolveTorrentSource,
   type TorrentSource,
 } from '../torrent-source.js';
+import { webTorrentClientOptions } from './client-options.js';
 import { ConfinedChunkStore, type ConfinedStoreOptions } from './confined-chunk-store.js';
 import { applySelection, selectedFilesDone } from './piece-selection.js';
 import { TorrentRangeWaiter } from './range-waiter.js';
 import { progressOf } from './torrent-progress.js';
+
+type EngineModule = typeof import('../../engine/bittorrent-engine.js');
+let engineModule: Promise<EngineModule> | undefined;
+
+/**
+ * WebTorrent is loaded when the first torrent starts, not with this module: the server then
+ * answers its first request while the engine loads (about a seventh of its start-up).
+ */
+function loadEngine(): Promise<EngineModule> {
+  engineModule ??= import('../../engine/bittorrent-engine.js');
+  return engineModule;
+}
 
 export interface WebTorrentDownloaderOptions {
   /** Folder under which every job gets a folder of its own, named after the job id. Default `./media`. */
@@ -133,6 +146,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   private folderTimer: NodeJS.Timeout | undefined;
   private folderCheck: Promise<void> | undefined;
   private client: WebTorrent | undefined;
+  /** The engine's client class, once loadEngine() has been awaited (every path to attach() does). */
+  private WebTorrentClient: EngineModule['WebTorrent'] | undefined;
   private destroyed: Promise<void> | undefined;
 
   constructor(options: WebTorrentDownloaderOptions = {}) {
@@ -242,6 +257,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       this.assertFreeSpaceFor({ layout: spaceLayout, resume: resume?.state, selection }, undefined);
 
       const hasData = options.hasData === true;
+      this.WebTorrentClient ??= (await loadEngine()).WebTorrent;
+      this.assertAlive();
       await this.ensureRoot(hasData);
       const folder = options.savePath ?? (await this.chooseFolder(id));
       const opened = await openJobFolder(folder, { hasData, mode: this.modes.dir });
@@ -434,7 +451,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
 
   private engine(): WebTorrent {
     if (this.client === undefined) {
-      const client = new WebTorrent(webTorrentClientOptions(this.engineOptions));
+      if (this.WebTorrentClient === undefined) throw new Error('the engine is used before it was loaded');
+      const client = new this.WebTorrentClient(webTorrentClientOptions(this.engineOptions));
       // A client-level error (e.g. the listening port failed) ends that client: fail its jobs
       // and let the next start/resume build a fresh one.
       client.on('error', (error: unknown) => {

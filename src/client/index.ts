@@ -1,0 +1,62 @@
+/**
+ * `chilly-movies/client`: a typed client for the Chilly Movies HTTP API, for browser pages, Electron
+ * renderers and Node (the `chilly` CLI uses it). Needs only `fetch`; nothing from `node:`.
+ */
+export {
+  bearerToken,
+  type CancelRequest,
+  type ChillyClient,
+  type ChillyClientOptions,
+  createChillyClient,
+  type FetchFunction,
+  type FileOptionsRequest,
+  type Health,
+  type Job,
+  type JobError,
+  type JobEvent,
+  type JobEventType,
+  type JobFile,
+  type JobId,
+  type JobIdRequest,
+  type JobMovie,
+  type JobPage,
+  type JobProgress,
+  type JobRelease,
+  type JobStatus,
+  type LibraryItem,
+  type LibraryPage,
+  type MovieDetails,
+  type MovieInfo,
+  type MovieSearchPage,
+  type MovieSummary,
+  type ResyncEvent,
+  type SetMovieRequest,
+  type SourceType,
+  type StartRequest,
+  type StreamUrl,
+  type TmdbId,
+  type TokenProvider,
+} from './chilly-client.js';
+export {
+  type ApiErrorBody,
+  apiErrorFromResponse,
+  ChillyApiError,
+  type ChillyErrorCode,
+  type ErrorCode,
+  type FetchResult,
+  isApiErrorBody,
+  UNEXPECTED_RESPONSE,
+  unwrap,
+} from './errors.js';
+export {
+  DEFAULT_MAX_EVENT_LENGTH,
+  type JobEventStream,
+  JobEventStreamError,
+  type JobEventStreamErrorCode,
+  type JobStreamEvents,
+  type JobStreamMessage,
+  openJobEvents,
+  type ReadJobEventsOptions,
+  readJobEvents,
+} from './job-events.js';
+export type { components, operations, paths, serverSentEvents } from './openapi-types.js';
