@@ -49,6 +49,24 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How long requests in progress get to finish when the server closes. */
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Closes the HTTP server: no new connections, event streams ended, and then what is left after
+ * `graceMs` is cut. Fastify closes idle keep-alive connections itself, but not one a client opened
+ * and has not sent a request on yet (Node's fetch opens one when it drops an event stream), which
+ * held `chilly serve` open until that client went away.
+ */
+async function closeWithin(app: FastifyInstance, graceMs: number): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
+}
+
 /** Whether binding to `host` keeps the API on this machine. */
 export function isLoopbackHost(host: string): boolean {
   const bare = host
@@ -161,7 +179,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       tokenFile: token.file,
       close: () => {
         closing ??= (async () => {
-          await running.app.close();
+          await closeWithin(running.app, CLOSE_GRACE_MS);
           await running.linker.close();
           await running.service.close();
         })();

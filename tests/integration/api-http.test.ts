@@ -7,6 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { assertSafeBind, isLoopbackHost, startServer } from '../../src/api/start-server.js';
 import { TOKEN_FILE_NAME } from '../../src/api/token.js';
 import { loadConfig } from '../../src/config.js';
@@ -184,6 +185,34 @@ describe('startServer (npm start)', () => {
       }
       assert.equal(running.app.server.listening, false);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes within its grace period although a client holds a connection it sent nothing on', async () => {
+    // What Node's fetch leaves behind when it drops an event stream: a new pooled connection with no
+    // request yet. Fastify's close waited for it until the client went away.
+    const dir = await mkdtemp(path.join(tmpdir(), 'chilly-start-'));
+    const silent: net.Socket[] = [];
+    try {
+      const config = loadConfig({ CHILLY_DATA_DIR: dir, CHILLY_PORT: '0', CHILLY_NETWORK: 'loopback' });
+      const running = await startServer({
+        config,
+        downloader: new MockDownloader({ mediaRoot: config.mediaRoot }),
+        logger: false,
+      });
+      const port = Number(new URL(running.url).port);
+      const socket = net.connect(port, '127.0.0.1');
+      silent.push(socket);
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const startedAt = performance.now();
+      const closed = await Promise.race([running.close().then(() => true), sleep(10_000).then(() => false)]);
+      const ms = performance.now() - startedAt;
+      assert.ok(closed && ms < 5_000, `close took ${closed ? `${ms.toFixed(0)} ms` : 'more than 10 s'}`);
+      await new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+    } finally {
+      for (const socket of silent) socket.destroy();
       await rm(dir, { recursive: true, force: true });
     }
   });
