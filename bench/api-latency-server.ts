@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createServer } from '../src/api/create-server.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/resolve-config.js';
 import { MockDownloader } from '../src/downloaders/mock-downloader.js';
 import { DownloadService } from '../src/service/download-service.js';
 import { openDatabase } from '../src/storage/database.js';

@@ -17,10 +17,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freeLoopbackPort } from '../tests/helpers/ports.js';
 import { tempDir } from '../tests/helpers/wait.js';
 
 const { values } = parseArgs({
@@ -40,15 +40,6 @@ const COMMANDS: Record<string, string[]> = {
   'npm start': ['npm', 'start', '--silent'],
   'node dist/src/cli/main.js serve': [process.execPath, 'dist/src/cli/main.js', 'serve'],
 };
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function startServer(command: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const [file, ...args] = command;
@@ -106,7 +97,7 @@ function median(values: number[]): number {
 
 const work = await tempDir('chilly-restart-');
 try {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
@@ -114,13 +105,13 @@ try {
     CHILLY_PORT: String(port),
     CHILLY_NETWORK: 'loopback',
     CHILLY_TOKEN: TOKEN,
-    CHILLY_TORRENT_PORT: String(await freePort()),
+    CHILLY_TORRENT_PORT: String(await freeLoopbackPort()),
   };
 
   // Build first if needed (not timed), then fill the database and kill the server mid-flight.
   const first = startServer(COMMANDS['npm start'] ?? [], env);
   await waitForHealth(baseUrl, performance.now(), first);
-  await addJobs(baseUrl, await freePort());
+  await addJobs(baseUrl, await freeLoopbackPort());
   const health = (await (await fetch(`${baseUrl}/health`)).json()) as unknown;
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   await kill(first);

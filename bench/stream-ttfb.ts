@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServer } from '../src/api/create-server.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/resolve-config.js';
 import { WebTorrentDownloader } from '../src/downloaders/webtorrent/webtorrent-downloader.js';
 import { DownloadService } from '../src/service/download-service.js';
 import { openDatabase } from '../src/storage/database.js';

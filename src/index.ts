@@ -3,14 +3,10 @@
 export { type CreateServerOptions, createServer } from './api/create-server.js';
 export { isLoopbackHost, type RunningServer, type StartServerOptions, startServer } from './api/start-server.js';
 export { loadOrCreateToken } from './api/token.js';
-export {
-  type ChillyConfig,
-  ConfigError,
-  loadConfig,
-  type ResolvedConfig,
-  resolveConfig,
-  SETTINGS,
-} from './config.js';
+export type { ChillyConfig } from './config/chilly-config.js';
+export { ConfigError } from './config/config-error.js';
+export { loadConfig, type ResolvedConfig, resolveConfig } from './config/resolve-config.js';
+export { SETTINGS } from './config/settings.js';
 export { ChillyError, ERROR_CATALOGUE, type ErrorCode, isChillyError } from './domain/errors.js';
 export type { JobMovie } from './domain/job.js';
 export {
@@ -23,6 +19,8 @@ export {
   type JobStatus,
   type SourceType,
 } from './domain/job.js';
+export { JOB_EVENT_TYPES, type JobEvent, type JobEventType } from './domain/job-event.js';
+export { NETWORK_MODES, type NetworkMode } from './domain/network-mode.js';
 export type {
   CancelOptions,
   Downloader,
@@ -50,17 +48,14 @@ export { MockMetadataFetcher } from './metadata/mock-metadata-fetcher.js';
 export { PosterCache } from './metadata/poster-cache.js';
 export { type ParsedReleaseName, parseReleaseName } from './metadata/release-name.js';
 export { TmdbClient } from './metadata/tmdb-client.js';
-export { NETWORK_MODES, type NetworkMode } from './network.js';
 export { AbortRetryError, computeBackoffDelay, parseRetryAfter, type RetryOptions, retry } from './retry.js';
 export { DownloadService, type DownloadServiceOptions } from './service/download-service.js';
-export { MovieLinker } from './service/movie-linker.js';
 export type {
   AddJobRequest,
   AddJobResult,
   DownloadServiceApi,
-  JobEvent,
-  JobEventType,
   JobPage,
   ListJobsQuery,
-} from './service/service-types.js';
+} from './service/download-service-api.js';
+export { MovieLinker } from './service/movie-linker.js';
 export { openDatabase } from './storage/database.js';

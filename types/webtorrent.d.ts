@@ -134,25 +134,9 @@ declare module 'webtorrent' {
 }
 
 declare module 'parse-torrent' {
-  export interface ParsedTorrentFile {
-    path: string;
-    name: string;
-    length: number;
-    offset: number;
-  }
-  export interface ParsedTorrent {
-    infoHash: string;
-    name?: string;
-    announce?: string[];
-    urlList?: string[];
-    /** The raw bencoded `info` dictionary; byte strings are Uint8Array. */
-    info?: Record<string, unknown>;
-    infoBuffer?: Uint8Array;
-    files?: ParsedTorrentFile[];
-    length?: number;
-    pieceLength?: number;
-    private?: boolean;
-  }
+  // The shape is ours (src/torrent/parsed-torrent.ts), so that no public declaration names this package.
+  export type ParsedTorrentFile = import('../src/torrent/parsed-torrent.js').ParsedTorrentFile;
+  export type ParsedTorrent = import('../src/torrent/parsed-torrent.js').ParsedTorrent;
   export default function parseTorrent(torrentId: string | Uint8Array | object): Promise<ParsedTorrent>;
   export function toMagnetURI(parsed: Partial<ParsedTorrent>): string;
   export function toTorrentFile(parsed: ParsedTorrent): Uint8Array;

@@ -7,9 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isolatedEnv } from '../../tests/helpers/cli-run.js';
+import { freeLoopbackPort } from '../../tests/helpers/ports.js';
 import { Managed, pollUntil } from './spawn.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -72,16 +73,16 @@ export interface SeederHandle {
   stop(): Promise<void>;
 }
 
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
+/** A native client's run: it writes straight into outDir, reports nothing of its own and stops on SIGTERM. */
+function nativeLeecherStarted(managed: Managed, completed: Promise<number>, ctx: RunContext): StartedLeecher {
+  return {
+    process: managed,
+    startedAt: managed.spawnedAt,
+    completed,
+    contentRoot: ctx.outDir,
+    extra: {},
+    stop: () => managed.stop(),
+  };
 }
 
 function which(binary: string): string | undefined {
@@ -245,15 +246,7 @@ const chillyLeecher: LeecherSpec = {
     await mkdir(home, { recursive: true });
     const config = path.join(ctx.workDir, 'chilly-config.json');
     await writeFile(config, `${JSON.stringify({ network: 'loopback' })}\n`);
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: home,
-      XDG_CONFIG_HOME: path.join(home, '.config'),
-      XDG_DATA_HOME: path.join(home, '.local', 'share'),
-      CHILLY_NETWORK: 'loopback',
-      NO_COLOR: '1',
-      ...ctx.nodeEnv,
-    };
+    const env = isolatedEnv(home, ctx.nodeEnv);
     const completed = deferred<number>();
     const settledAsCompleted = (text: string): boolean => /"status":\s*"completed"/.test(text);
     let stdout = '';
@@ -345,14 +338,7 @@ const aria2Leecher: LeecherSpec = {
       if (!ok || !existsSync(doneFile)) throw new Error(`aria2c did not complete (${managed.exitStatus ?? 'timeout'})`);
       return performance.timeOrigin + performance.now();
     })();
-    return {
-      process: managed,
-      startedAt: managed.spawnedAt,
-      completed,
-      contentRoot: ctx.outDir,
-      extra: {},
-      stop: () => managed.stop(),
-    };
+    return nativeLeecherStarted(managed, completed, ctx);
   },
 };
 
@@ -611,14 +597,7 @@ const transmissionLeecher: LeecherSpec = {
       if (!ok || !existsSync(doneFile)) throw new Error(`transmission-cli did not complete (${managed.exitStatus})`);
       return performance.timeOrigin + performance.now();
     })();
-    return {
-      process: managed,
-      startedAt: managed.spawnedAt,
-      completed,
-      contentRoot: ctx.outDir,
-      extra: {},
-      stop: () => managed.stop(),
-    };
+    return nativeLeecherStarted(managed, completed, ctx);
   },
 };
 

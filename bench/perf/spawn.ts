@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { settlesWithin } from '../../tests/helpers/wait.js';
 
 const LOG_CAP = 1024 * 1024;
 const TERM_GRACE_MS = 4_000;
@@ -87,21 +88,15 @@ export class Managed {
     if (this.exitStatus !== undefined) return;
     if (options.quitFirstMs !== undefined) {
       this.send('quit');
-      if (await settles(this.exited, options.quitFirstMs)) return;
+      if (await settlesWithin(this.exited, options.quitFirstMs)) return;
     }
     this.child.kill('SIGTERM');
-    if (await settles(this.exited, TERM_GRACE_MS)) return;
+    if (await settlesWithin(this.exited, TERM_GRACE_MS)) return;
     this.child.kill('SIGKILL');
-    if (!(await settles(this.exited, KILL_WAIT_MS))) throw new Error(`${this.name} (pid ${this.pid}) did not die`);
+    if (!(await settlesWithin(this.exited, KILL_WAIT_MS))) {
+      throw new Error(`${this.name} (pid ${this.pid}) did not die`);
+    }
   }
-}
-
-async function settles(promise: Promise<void>, ms: number): Promise<boolean> {
-  const timer = new AbortController();
-  const timeout = delay(ms, false, { signal: timer.signal }).catch(() => false);
-  const result = await Promise.race([promise.then(() => true), timeout]);
-  timer.abort();
-  return result;
 }
 
 /** Kills every child still running (used on failure and on Ctrl-C). */

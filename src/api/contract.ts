@@ -107,11 +107,6 @@ export function toAjvSchema(schema: unknown): unknown {
   return out;
 }
 
-export function schemaRef(name: string): JsonSchema {
-  if (loadContract().components.schemas[name] === undefined) throw new Error(`No schema ${name} in the contract`);
-  return { $ref: `${CONTRACT_SCHEMA_ID}#/$defs/${name}` };
-}
-
 /**
  * An Ajv (JSON Schema 2020-12, as OpenAPI 3.1 uses) that knows every component schema.
  * `coerce` is for query strings, path params and headers, which arrive as text.

@@ -9,11 +9,12 @@ import Fastify, {
   type FastifySchemaCompiler,
   type FastifyServerOptions,
 } from 'fastify';
-import type { ChillyConfig } from '../config.js';
+import type { ChillyConfig } from '../config/chilly-config.js';
+import { MIN_TOKEN_LENGTH } from '../config/defaults.js';
 import { ChillyError } from '../domain/errors.js';
-import type { DownloadServiceApi } from '../service/service-types.js';
+import type { DownloadServiceApi } from '../service/download-service-api.js';
 import { createContractAjv } from './contract.js';
-import { handleClientError, installErrorHandling } from './errors.js';
+import { handleClientError, installErrorHandling, sendError } from './errors.js';
 import { LogDestination } from './log-destination.js';
 import { docsRoutes } from './routes/docs.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -90,8 +91,8 @@ function compileOnFirstUse(part: 'body' | 'text', schema: object): FastifyValida
 }
 
 export function createServer(options: CreateServerOptions): FastifyInstance {
-  if (options.token.length < 16)
-    throw new ChillyError('validation_failed', 'The API token must be at least 16 characters.');
+  if (options.token.length < MIN_TOKEN_LENGTH)
+    throw new ChillyError('validation_failed', `The API token must be at least ${MIN_TOKEN_LENGTH} characters.`);
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const allowedOrigins = normaliseOrigins(options.config.allowedOrigins);
 
@@ -106,6 +107,9 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     clientErrorHandler: handleClientError,
     // Job ids may be 128 characters (and percent-encoding makes them longer in a URL).
     routerOptions: { maxParamLength: 512 },
+    // Requests that arrive while the app closes get `shutting_down` in our error shape (below),
+    // not Fastify's own 503 body, which has neither our shape nor a code.
+    return503OnClosing: false,
   });
 
   app.setValidatorCompiler(({ schema, httpPart }) => compileOnFirstUse(httpPart === 'body' ? 'body' : 'text', schema));
@@ -118,6 +122,8 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   if (destination !== undefined) app.addHook('onClose', () => destination.whenWritten(LOG_FLUSH_MS));
 
   installErrorHandling(app);
+  const lifecycle = { closing: false };
+  refuseWhileClosing(app, lifecycle);
   // One limiter for wrong bearer tokens and wrong stream links alike.
   const authLimiter = options.authLimiter ?? new AuthFailureLimiter();
   app.register(securityPlugin, {
@@ -126,7 +132,11 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     allowedOrigins,
     limiter: authLimiter,
   });
-  app.register(healthRoutes, { service: options.service, metadata: options.metadata?.linker });
+  app.register(healthRoutes, {
+    service: options.service,
+    metadata: options.metadata?.linker,
+    isClosing: () => lifecycle.closing,
+  });
   app.register(docsRoutes);
   app.register(downloadRoutes, { service: options.service, uploadLimitBytes: limits.uploadBytes });
   app.register(eventRoutes, {
@@ -148,6 +158,25 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     movieOf: options.metadata === undefined ? undefined : (jobId) => options.metadata?.linker.movieInfo(jobId) ?? null,
   });
   return app;
+}
+
+/** Served as usual while the app closes: no user data, nothing to change (/health says it is closing). */
+const SERVED_WHILE_CLOSING = new Set(['/health', '/openapi.json', '/docs', '/docs/:asset']);
+
+/**
+ * Once the app starts closing, requests still arriving on open connections (keep-alive, or one
+ * being sent as the close began) are answered `503 shutting_down`: the close waits for no new work.
+ * Registered before the security hooks, so it answers first.
+ */
+function refuseWhileClosing(app: FastifyInstance, lifecycle: { closing: boolean }): void {
+  app.addHook('preClose', async () => {
+    lifecycle.closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!lifecycle.closing || SERVED_WHILE_CLOSING.has(request.routeOptions.url ?? '')) return;
+    reply.header('connection', 'close');
+    return sendError(reply, new ChillyError('shutting_down'));
+  });
 }
 
 /** How long closing the app waits for queued log lines to be written. */

@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { ChillyConfig } from '../config.js';
+import type { ChillyConfig } from '../config/chilly-config.js';
 import { ChillyError } from '../domain/errors.js';
 import type { Downloader } from '../downloaders/downloader.js';
 import { WebTorrentDownloader } from '../downloaders/webtorrent/webtorrent-downloader.js';
@@ -128,6 +128,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         mediaRoot: config.mediaRoot,
         network: config.network,
         torrentPort: config.torrentPort,
+        onWarning: (message) => warn(message),
       });
     // No request leaves before a lookup is asked for, and none at all without a key or token.
     const metadata = createMetadataService({

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { MIN_TOKEN_LENGTH } from '../config/defaults.js';
 import { ChillyError } from '../domain/errors.js';
 
 export const TOKEN_FILE_NAME = 'api-token';
-const MIN_TOKEN_LENGTH = 16;
 
 export interface ApiToken {
   token: string;

@@ -21,7 +21,8 @@ import {
   UNEXPECTED_RESPONSE,
   unwrap,
 } from '../client/index.js';
-import type { ChillyConfig } from '../config.js';
+import type { ChillyConfig } from '../config/chilly-config.js';
+import { MIN_TOKEN_LENGTH } from '../config/defaults.js';
 import { CliError } from './io.js';
 import { terminalSafe } from './terminal-text.js';
 
@@ -258,7 +259,7 @@ export async function readClientToken(
     throw new CliError(`Cannot read the API token file ${file} (${code ?? String(cause)}).`, { cause });
   }
   const token = text.trim();
-  if (token.length < 16) {
+  if (token.length < MIN_TOKEN_LENGTH) {
     throw new CliError(`The API token file ${file} holds no usable token: delete it and restart \`chilly serve\`.`);
   }
   return { token, source: `the token in ${file}`, file };

@@ -1,5 +1,6 @@
 /** What every command gets: the I/O, the output mode, and the configuration, resolved once on first use. */
-import { type ChillyConfig, type ConfigFlags, type ResolvedConfig, resolveConfig } from '../config.js';
+import type { ChillyConfig } from '../config/chilly-config.js';
+import { type ConfigFlags, type ResolvedConfig, resolveConfig } from '../config/resolve-config.js';
 import { type CliIo, colorsEnabled, createStyle, println, type Style } from './io.js';
 
 export interface CommandContext {

@@ -2,7 +2,7 @@
  * What a command may touch of the outside world, handed in so tests can run commands in-process:
  * output streams, the environment (read once by run.ts), the working folder and Ctrl-C.
  */
-import type { Environment } from '../config.js';
+import type { Environment } from '../config/environment.js';
 import { terminalSafeJson } from './terminal-text.js';
 
 export interface OutputStream {

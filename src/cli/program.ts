@@ -4,7 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, type ConfigFlags, SETTINGS } from '../config.js';
+import { ConfigError } from '../config/config-error.js';
+import type { ConfigFlags } from '../config/resolve-config.js';
+import { SETTINGS } from '../config/settings.js';
+import { DOCUMENTED_FOLDERS } from '../config/user-folders.js';
 import { ChillyError } from '../domain/errors.js';
 import { type CommandContext, createContext } from './context.js';
 import { CliError, type CliIo, EXIT, println } from './io.js';
@@ -56,7 +59,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .addHelpText('after', EXAMPLES);
 
   program.optionsGroup('Settings (these win over the config file and CHILLY_* variables):');
-  program.option('-c, --config <file>', 'config file [CHILLY_CONFIG] (default ~/.config/chilly-movies/config.json)');
+  program.option('-c, --config <file>', `config file [CHILLY_CONFIG] (default ${DOCUMENTED_FOLDERS.configFile})`);
   for (const spec of SETTINGS) {
     if (spec.flag === undefined) continue;
     program.option(`--${spec.flag} <${placeholder(spec.kind)}>`, `${spec.description} [${spec.env}]`);

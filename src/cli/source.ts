@@ -7,6 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assertValidJobId } from '../domain/job.js';
 import { isBareInfoHash, MAX_TORRENT_FILE_BYTES, resolveTorrentSource } from '../downloaders/torrent-source.js';
+import { outboundRequest, parseHttpUrl, redactSecrets } from '../http/outbound-request.js';
 import { CliError, usageError } from './io.js';
 
 export type CliSource =
@@ -56,35 +57,32 @@ async function readTorrentFile(file: string, given: string): Promise<Uint8Array>
   }
 }
 
-async function fetchTorrent(url: string): Promise<Uint8Array> {
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(URL_TIMEOUT_MS), redirect: 'follow' });
-  } catch (cause) {
-    throw new CliError(`Cannot download ${url} (${cause instanceof Error ? cause.message : String(cause)}).`, {
+async function fetchTorrent(value: string): Promise<Uint8Array> {
+  const shown = redactSecrets(value);
+  const url = parseHttpUrl(value, {
+    code: 'torrent_file_unreadable',
+    message: `Cannot download ${shown} (not a valid URL).`,
+  });
+  // The length header may lie or be absent: the body is counted while it streams, and cut at the limit.
+  const response = await outboundRequest(url, {
+    timeoutMs: URL_TIMEOUT_MS,
+    maxBytes: MAX_TORRENT_FILE_BYTES,
+    redirect: 'follow',
+    beforeBody: (head) => {
+      if (!head.ok || !head.hasBody) {
+        throw new CliError(`Cannot download ${shown}: HTTP ${head.status}.`, { code: 'torrent_file_unreadable' });
+      }
+    },
+    failure: {
       code: 'torrent_file_unreadable',
-      cause,
-    });
-  }
-  if (!response.ok || response.body === null) {
-    throw new CliError(`Cannot download ${url}: HTTP ${response.status}.`, { code: 'torrent_file_unreadable' });
-  }
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > MAX_TORRENT_FILE_BYTES) {
-    await response.body.cancel();
-    throw new CliError(`${url} is larger than a .torrent file can be (10 MiB).`, { code: 'invalid_torrent' });
-  }
-  // The length header may lie or be absent: count while reading, and stop at the limit.
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += (chunk as Uint8Array).byteLength;
-    if (size > MAX_TORRENT_FILE_BYTES) {
-      throw new CliError(`${url} is larger than a .torrent file can be (10 MiB).`, { code: 'invalid_torrent' });
-    }
-    chunks.push(chunk as Uint8Array);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
+      tooLargeCode: 'invalid_torrent',
+      describe: (failure) =>
+        failure.kind === 'too_large'
+          ? `${shown} is larger than a .torrent file can be (10 MiB).`
+          : `Cannot download ${shown} (${failure.detail}).`,
+    },
+  });
+  return new Uint8Array(response.body);
 }
 
 /** Checks a job id given with --id; a bad one is a usage error. */

@@ -774,7 +774,7 @@ export interface components {
          *     each always sent with the same HTTP status. Some only appear in a job's `error` or in other APIs.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "downloader_destroyed" | "database_damaged" | "not_found" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
+        ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "downloader_destroyed" | "shutting_down" | "database_damaged" | "not_found" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -907,7 +907,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `downloader_destroyed`: the server is shutting down. */
+        /** @description `shutting_down`: the server is shutting down (a request that arrives while it closes), or its download service is closed. Retry once it is back. */
         ServiceUnavailable: {
             headers: {
                 [name: string]: unknown;
@@ -1056,7 +1056,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `tmdb_not_configured`: the answer is not cached and no TMDB key or token is configured (`TMDB_API_KEY` or `TMDB_READ_TOKEN`); `downloader_destroyed` while the server shuts down. */
+        /** @description `tmdb_not_configured`: the answer is not cached and no TMDB key or token is configured (`TMDB_API_KEY` or `TMDB_READ_TOKEN`); `shutting_down` while the server shuts down. */
         MetadataNotConfigured: {
             headers: {
                 [name: string]: unknown;
@@ -1270,6 +1270,7 @@ export interface operations {
             421: components["responses"]["MisdirectedRequest"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listDownloads: {
@@ -1305,6 +1306,7 @@ export interface operations {
             421: components["responses"]["MisdirectedRequest"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setDownloadFiles: {
@@ -1364,6 +1366,7 @@ export interface operations {
             421: components["responses"]["MisdirectedRequest"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     streamMainFile: {
@@ -1512,6 +1515,7 @@ export interface operations {
             421: components["responses"]["MisdirectedRequest"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     searchMovies: {
@@ -1708,6 +1712,7 @@ export interface operations {
             421: components["responses"]["MisdirectedRequest"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     health: {
@@ -1731,7 +1736,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             421: components["responses"]["MisdirectedRequest"];
             500: components["responses"]["InternalError"];
-            /** @description The service is up but its self-check failed. */
+            /** @description The service is up but its self-check failed, or the server is shutting down. */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -29,6 +29,10 @@ export const ERROR_CATALOGUE = {
   },
   download_failed: { httpStatus: 500, summary: 'The download engine reported an error.' },
   downloader_destroyed: { httpStatus: 503, summary: 'The downloader has been shut down.' },
+  shutting_down: {
+    httpStatus: 503,
+    summary: 'The server is shutting down (or its download service is closed): nothing new is accepted.',
+  },
   database_damaged: {
     httpStatus: 503,
     summary: 'The database is damaged or incomplete: the server refuses to start on it (see the README on recovery).',

@@ -1,4 +1,5 @@
 import { ChillyError, type ErrorCode } from './errors.js';
+import type { MovieInfo } from './movie.js';
 
 /** Where a job is in its life. `completed` jobs may keep seeding (see `Job.seeding`). */
 export const JOB_STATUSES = [
@@ -62,17 +63,11 @@ export interface JobRelease {
  * linked, so it shows with no network. Artwork URLs are this server's own paths
  * (`/metadata/posters/{tmdbId}`), never TMDB's image host.
  */
-export interface JobMovie {
-  tmdbId: number;
-  title: string;
-  originalTitle: string;
-  year: number | null;
-  /** Minutes. */
-  runtime: number | null;
-  /** Average vote 0-10. */
-  rating: number | null;
-  posterUrl: string | null;
-  backdropUrl: string | null;
+export interface JobMovie
+  extends Pick<
+    MovieInfo,
+    'tmdbId' | 'title' | 'originalTitle' | 'year' | 'runtime' | 'rating' | 'posterUrl' | 'backdropUrl'
+  > {
   /** `auto`: recognised from the torrent name; `user`: chosen by the user, never replaced automatically. */
   origin: 'auto' | 'user';
   /** 0..1 for automatic links; null for the user's choice. */
@@ -149,4 +144,12 @@ export function emptyProgress(): JobProgress {
     peers: 0,
     etaSeconds: null,
   };
+}
+
+/** What a job put on disk: deleting its data removes these and nothing else. */
+export interface JobFootprint {
+  /** The job made its folder (so the folder goes too, once empty). */
+  folderCreated: boolean;
+  /** Files and folders the engine created inside the folder, '/'-separated and relative to it. */
+  created: string[];
 }

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { ChillyError } from '../domain/errors.js';
-import type { Job, JobInput } from '../domain/job.js';
+import type { Job, JobFootprint, JobInput } from '../domain/job.js';
+import type { TorrentSource } from './torrent-source.js';
 
 /**
  * Events every driver emits. Listeners receive snapshots: mutating them changes nothing.
@@ -37,6 +38,11 @@ export interface ResumeState {
 
 export interface StartOptions {
   /**
+   * The job's source as `resolveTorrentSource()` already read and checked it for this very input
+   * (the service does when a job is added): the driver then does not read and parse it again.
+   */
+  source?: TorrentSource;
+  /**
    * The job's folder (as stored for the job). Default: a new folder under the media root, named
    * after the job id (`<id>`, else `<id>-2`, … when that name is taken).
    */
@@ -70,13 +76,8 @@ export interface RangeWaiter {
   close(): void;
 }
 
-/** What a job put on disk: deleting its data removes these and nothing else. */
-export interface JobFootprint {
-  /** The job made its folder (so the folder goes too, once empty). */
-  folderCreated: boolean;
-  /** Files and folders the engine created inside the folder, '/'-separated and relative to it. */
-  created: string[];
-}
+// What a job put on disk; the type lives in the domain, since the jobs' table stores it too.
+export type { JobFootprint } from '../domain/job.js';
 
 /**
  * A download engine driver. One instance manages many jobs, each identified by the caller's id.

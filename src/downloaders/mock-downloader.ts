@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
+import { DEFAULT_MEDIA_FOLDER } from '../config/defaults.js';
 import { ChillyError } from '../domain/errors.js';
-import { assertValidJobId, emptyProgress, type Job, type JobInput } from '../domain/job.js';
+import { assertValidJobId, type Job, type JobInput } from '../domain/job.js';
 import type { CancelOptions, Downloader, DownloaderEvents, StartOptions } from './downloader.js';
+import { newJobFromSource, resolveTorrentSource } from './torrent-source.js';
 
 /** The time source the mock runs on; tests pass a fake one so they never wait for real time. */
 export interface MockClock {
@@ -15,7 +16,10 @@ export interface MockClock {
 export interface MockDownloaderOptions {
   /** Simulated download speed (default 10 MiB/s). */
   bytesPerSecond?: number;
-  /** Size of every job, or a function of the input (default 700 MiB). */
+  /**
+   * Size of a magnet's (or info-hash's) torrent, whose metadata the mock makes up, or a function of
+   * the input (default 700 MiB). A .torrent's own size is used for .torrent sources.
+   */
   totalBytes?: number | ((job: JobInput) => number);
   /** Interval between progress events (default 250 ms, so at most 4 events a second). */
   tickMs?: number;
@@ -28,8 +32,6 @@ export interface MockDownloaderOptions {
 
 const MiB = 1024 * 1024;
 const FAKE_PEERS = 5;
-const MAGNET_HASH = /^urn:btih:(?:[0-9a-f]{40}|[a-z2-7]{32})$/i;
-const BARE_HASH = /^(?:[0-9a-f]{40}|[a-z2-7]{32})$/i;
 
 const realClock: MockClock = { setInterval, clearInterval, now: () => Date.now() };
 
@@ -41,7 +43,8 @@ interface Entry {
 
 /**
  * A `Downloader` that moves no data: progress advances deterministically with simulated time.
- * It validates input like the real driver so UI and API code see the same errors.
+ * It reads sources with the real driver's code, so UI and API code see the same info-hashes,
+ * names and errors.
  */
 export class MockDownloader extends EventEmitter<DownloaderEvents> implements Downloader {
   readonly #bytesPerSecond: number;
@@ -52,6 +55,8 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
   readonly #mediaRoot: string;
   readonly #entries = new Map<string, Entry>();
   readonly #timers = new Map<string, unknown>();
+  /** Ids whose start is reading its source. */
+  readonly #starting = new Set<string>();
   #destroyed = false;
 
   constructor(options: MockDownloaderOptions = {}) {
@@ -61,44 +66,61 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     this.#totalBytes = options.totalBytes ?? 700 * MiB;
     this.#failAfterBytes = options.failAfterBytes;
     this.#clock = options.clock ?? realClock;
-    this.#mediaRoot = path.resolve(options.mediaRoot ?? './media');
+    this.#mediaRoot = path.resolve(options.mediaRoot ?? DEFAULT_MEDIA_FOLDER);
   }
 
+  /**
+   * Reads the source exactly as the real driver does (`resolveTorrentSource`: a magnet's btih, a
+   * .torrent path read and checked, the same error codes), then makes up what only a swarm could
+   * tell: a magnet's metadata arrives at once, naming the torrent when its magnet did not and
+   * giving it one file of `totalBytes`. A .torrent keeps its own name, files and size.
+   */
   async start(input: JobInput, options: StartOptions = {}): Promise<Job> {
     this.#assertAlive();
-    assertValidJobId(input?.id);
-    if (input.sourceType !== 'torrent') {
-      throw new ChillyError('invalid_source', `Unsupported sourceType ${JSON.stringify(input.sourceType)}.`);
+    if (input === null || typeof input !== 'object') {
+      throw new ChillyError('validation_failed', 'start() needs a job object { id, sourceType, sourceUrn }.');
     }
-    const source = describeSource(input);
-    if (this.#entries.has(input.id)) throw new ChillyError('duplicate_job', `Job ${input.id} already exists.`);
+    assertValidJobId(input.id);
+    const id = input.id;
+    if (this.#entries.has(id) || this.#starting.has(id)) {
+      throw new ChillyError('duplicate_job', `A job with id ${JSON.stringify(id)} already exists.`);
+    }
+    this.#starting.add(id);
+    try {
+      const source = options.source ?? (await resolveTorrentSource(input));
+      this.#assertAlive();
+      const owner = [...this.#entries.values()].find((entry) => entry.job.infoHash === source.infoHash);
+      if (owner !== undefined) {
+        throw new ChillyError(
+          'duplicate_torrent',
+          `Torrent ${source.infoHash} is already job ${JSON.stringify(owner.job.id)}.`,
+        );
+      }
+      const parsed = source.kind === 'torrent' ? source.parsed : undefined;
+      const total = parsed?.info === undefined ? this.#madeUpSize(input) : undefined;
 
-    const total = typeof this.#totalBytes === 'function' ? this.#totalBytes(input) : this.#totalBytes;
-    if (!Number.isFinite(total) || total < 0) throw new ChillyError('validation_failed', 'totalBytes must be >= 0.');
-    const infoHash = createHash('sha1').update(source.hashInput).digest('hex');
-    const name = source.name ?? `Mock torrent ${infoHash.slice(0, 8)}`;
-    const now = this.#timestamp();
-    const job: Job = {
-      id: input.id,
-      sourceType: 'torrent',
-      sourceUrn: source.urn ?? `torrent:${infoHash}`,
-      status: 'downloading',
-      infoHash,
-      name,
-      files: [{ path: `${name}.mkv`, length: Math.floor(total) }],
-      savePath: options.savePath ?? this.jobFolder(input.id),
-      progress: { ...emptyProgress(), bytesTotal: Math.floor(total) },
-      sequential: true,
-      createdAt: now,
-      updatedAt: now,
-    };
-    this.#entries.set(job.id, { job, elapsedMs: 0 });
-    this.#setDownloading(job);
-    this.#startTimer(job.id);
-    const snapshot = structuredClone(job);
-    this.emit('started', structuredClone(job));
-    this.emit('metadata', structuredClone(job));
-    return snapshot;
+      const now = this.#timestamp();
+      const job: Job = {
+        ...newJobFromSource({ input, source, parsed, savePath: options.savePath ?? this.jobFolder(id) }),
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.#entries.set(id, { job, elapsedMs: 0 });
+      this.#setDownloading(job);
+      const started = structuredClone(job);
+      this.emit('started', structuredClone(job));
+      if (total !== undefined) {
+        job.name ??= `Mock torrent ${source.infoHash.slice(0, 8)}`;
+        job.files = [{ path: `${job.name}.mkv`, length: total }];
+        job.progress.bytesTotal = total;
+        this.#setDownloading(job);
+      }
+      this.emit('metadata', structuredClone(job));
+      this.#startTimer(id);
+      return started;
+    } finally {
+      this.#starting.delete(id);
+    }
   }
 
   async pause(id: string): Promise<Job> {
@@ -192,13 +214,20 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     this.emit('progress', structuredClone(job));
   }
 
+  /** The size made up for a torrent whose metadata only a swarm could tell (a magnet). */
+  #madeUpSize(input: JobInput): number {
+    const total = typeof this.#totalBytes === 'function' ? this.#totalBytes(input) : this.#totalBytes;
+    if (!Number.isFinite(total) || total < 0) throw new ChillyError('validation_failed', 'totalBytes must be >= 0.');
+    return Math.floor(total);
+  }
+
   #setDownloading(job: Job): void {
-    const total = job.progress.bytesTotal ?? 0;
+    const total = job.progress.bytesTotal;
     job.status = 'downloading';
     Object.assign(job.progress, {
       downloadSpeed: this.#bytesPerSecond,
       peers: FAKE_PEERS,
-      etaSeconds: Math.ceil((total - job.progress.bytesDone) / this.#bytesPerSecond),
+      etaSeconds: total === null ? null : Math.ceil((total - job.progress.bytesDone) / this.#bytesPerSecond),
     });
     job.updatedAt = this.#timestamp();
   }
@@ -230,29 +259,6 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
   #timestamp(): string {
     return new Date(this.#clock.now()).toISOString();
   }
-}
-
-/** Accepts the same sources as the real driver; the mock never reads a .torrent path. */
-function describeSource(input: JobInput): { hashInput: string | Uint8Array; urn?: string; name?: string } {
-  if (input.torrentFile !== undefined) {
-    if (!(input.torrentFile instanceof Uint8Array)) throw new ChillyError('invalid_torrent');
-    return { hashInput: input.torrentFile };
-  }
-  const urn = typeof input.sourceUrn === 'string' ? input.sourceUrn.trim() : '';
-  if (urn === '') throw new ChillyError('invalid_source', 'A job needs a sourceUrn or a torrentFile.');
-  if (/^magnet:/i.test(urn)) {
-    const params = new URLSearchParams(urn.slice(urn.indexOf('?') + 1));
-    if (urn.indexOf('?') < 0 || !params.getAll('xt').some((xt) => MAGNET_HASH.test(xt))) {
-      throw new ChillyError('invalid_magnet');
-    }
-    return { hashInput: urn, urn, name: params.get('dn') || undefined };
-  }
-  if (BARE_HASH.test(urn)) return { hashInput: urn.toLowerCase(), urn };
-  const base = urn
-    .split(/[\\/]/)
-    .pop()
-    ?.replace(/\.torrent$/i, '');
-  return { hashInput: urn, urn, name: base || undefined };
 }
 
 function positive(name: string, value: number): number {

@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { ChillyError } from '../domain/errors.js';
 import { emptyProgress, type Job, type JobFile, type JobInput } from '../domain/job.js';
-import { decodeMagnet, type ParsedTorrent, parseTorrent } from '../engine/torrent-codec.js';
+import { decodeMagnet, parseTorrent } from '../engine/torrent-codec.js';
 import { type LayoutFile, planFileLayout } from '../torrent/file-layout.js';
 import { checkTorrentFile, TORRENT_LIMITS } from '../torrent/info-dictionary.js';
+import type { ParsedTorrent } from '../torrent/parsed-torrent.js';
+import { assertSafeTorrentPaths } from './torrent-paths.js';
 
 /** A job's source, checked and parsed, in the form the engine takes. */
 export type TorrentSource =
@@ -45,7 +47,11 @@ function parseMagnet(uri: string): TorrentSource {
   };
 }
 
-/** .torrent bytes, checked (see info-dictionary.ts) before anything else reads them, then parsed. */
+/**
+ * .torrent bytes, checked (see info-dictionary.ts) before anything else reads them, then parsed,
+ * and its file paths checked (`unsafe_path`): the one place a torrent is read, for the service,
+ * the drivers and the CLI alike.
+ */
 export async function parseTorrentBytes(bytes: Uint8Array): Promise<TorrentSource> {
   checkTorrentFile(bytes);
   let parsed: ParsedTorrent;
@@ -57,6 +63,7 @@ export async function parseTorrentBytes(bytes: Uint8Array): Promise<TorrentSourc
   if (parsed.info === undefined || !HEX_INFO_HASH.test(parsed.infoHash)) {
     throw new ChillyError('invalid_torrent', 'The .torrent data has no info dictionary.');
   }
+  assertSafeTorrentPaths(parsed.info);
   return {
     kind: 'torrent',
     torrentFile: bytes,

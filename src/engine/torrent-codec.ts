@@ -6,5 +6,4 @@
 
 export { default as bencode } from 'bencode';
 export { default as decodeMagnet } from 'magnet-uri';
-export type { ParsedTorrent } from 'parse-torrent';
 export { default as parseTorrent } from 'parse-torrent';

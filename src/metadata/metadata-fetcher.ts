@@ -1,4 +1,5 @@
 import { ChillyError } from '../domain/errors.js';
+import type { MovieDetails, MovieSearchPage, MovieSummary } from '../domain/movie.js';
 
 /**
  * What the rest of the backend knows about movie metadata: our own shapes, never TMDB's. The real
@@ -18,52 +19,9 @@ export interface LookupOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** One search hit. Nullable fields are null (not absent) so JSON clients always see the key. */
-export interface MovieSummary {
-  tmdbId: number;
-  title: string;
-  originalTitle: string;
-  /** ISO 639-1, e.g. "en". */
-  originalLanguage: string | null;
-  year: number | null;
-  /** YYYY-MM-DD as TMDB has it. */
-  releaseDate: string | null;
-  overview: string | null;
-  /** TMDB's image file path ("/abc.jpg"): the stable key of the artwork, whatever the size. */
-  posterPath: string | null;
-  posterUrl: string | null;
-  backdropPath: string | null;
-  backdropUrl: string | null;
-  /** Average vote 0-10; null while nobody has voted. */
-  rating: number | null;
-  voteCount: number;
-  popularity: number;
-}
-
-export interface MovieDetails extends MovieSummary {
-  /** Minutes. */
-  runtime: number | null;
-  genres: string[];
-  imdbId: string | null;
-  tagline: string | null;
-  /**
-   * True when this came from an expired cache entry because TMDB could not be asked again
-   * (offline, 5xx, timeout). Always false from the client itself.
-   */
-  stale: boolean;
-}
-
-/** Details as a snapshot (a linked movie, a library entry): no `stale`, since nobody asked TMDB. */
-export type MovieInfo = Omit<MovieDetails, 'stale'>;
-
-export interface MovieSearchPage {
-  page: number;
-  totalPages: number;
-  totalResults: number;
-  results: MovieSummary[];
-  /** As on MovieDetails. */
-  stale: boolean;
-}
+// The movie shapes live in the domain (storage and the service use them too); re-exported here for
+// the fetchers' callers.
+export type { MovieDetails, MovieInfo, MovieSearchPage, MovieSummary } from '../domain/movie.js';
 
 export interface MetadataFetcher {
   searchMovies(query: string, options?: SearchOptions): Promise<MovieSearchPage>;

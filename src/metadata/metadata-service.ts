@@ -7,7 +7,7 @@
  * a TMDB key or token the client refuses before any request (`tmdb_not_configured`), while cached
  * answers are still served.
  */
-import type { ChillyConfig } from '../config.js';
+import type { ChillyConfig } from '../config/chilly-config.js';
 import { ChillyError } from '../domain/errors.js';
 import type { SqliteDatabase } from '../storage/database.js';
 import { MetadataCacheRepository } from '../storage/metadata-cache-repository.js';
@@ -98,20 +98,11 @@ export class MetadataService {
   }
 
   /**
-   * The poster of `movie` as a local file: from disk when it was fetched before (works offline),
-   * downloaded now when `download` is true, else null. Null too when the movie has no poster.
-   */
-  poster(
-    movie: Pick<MovieSummary, 'posterUrl'>,
-    options: { download?: boolean; signal?: AbortSignal } = {},
-  ): Promise<PosterFileInfo | null> {
-    return this.image(movie.posterUrl, options);
-  }
-
-  /**
-   * Any TMDB image (poster or backdrop URL) as a local file, like `poster`. A download is a
-   * request to TMDB's image host, so it is refused (`tmdb_not_configured`) without a key or
-   * token, as every other metadata request is; what is on disk is still served.
+   * A TMDB image (a movie's `posterUrl` or `backdropUrl`) as a local file: from disk when it was
+   * fetched before (works offline), downloaded now when `download` is true, else null; null too
+   * for no URL (a movie without artwork). A download is a request to TMDB's image host, so it is
+   * refused (`tmdb_not_configured`) without a key or token, as every other metadata request is;
+   * what is on disk is still served.
    */
   async image(
     url: string | null,

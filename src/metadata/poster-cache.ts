@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ChillyError } from '../domain/errors.js';
+import { outboundRequest, parseHttpUrl } from '../http/outbound-request.js';
 
 export interface PosterCacheOptions {
   /** Usually `PosterCache.dirFor(config.dataDir)`. */
@@ -117,36 +118,28 @@ export class PosterCache {
 
   async #download(url: URL, signal: AbortSignal | undefined): Promise<PosterFileInfo> {
     const where = `${url.host}${url.pathname}`;
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
-    let bytes: Uint8Array;
-    let declared: string;
-    try {
-      const response = await this.#fetch(url, { signal: combined, headers: { accept: 'image/*' } });
-      if (response.status !== 200) {
-        await response.body?.cancel().catch(() => {});
-        throw new ChillyError('metadata_unavailable', `Poster ${where}: HTTP ${response.status}.`);
-      }
-      declared = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-      if (!IMAGE_TYPES.some((type) => type.contentType === declared)) {
-        await response.body?.cancel().catch(() => {});
-        throw new ChillyError('metadata_unavailable', `Poster ${where}: not an image (${declared || 'no type'}).`);
-      }
-      const length = Number(response.headers.get('content-length') ?? Number.NaN);
-      if (length > this.#maxBytes) {
-        await response.body?.cancel().catch(() => {});
-        throw new ChillyError('metadata_unavailable', `Poster ${where}: ${length} bytes is over the limit.`);
-      }
-      bytes = await this.#readLimited(response, where);
-    } catch (error) {
-      if (error instanceof ChillyError) throw error;
-      if (signal?.aborted) throw signal.reason;
-      const reason =
-        error instanceof Error && error.name === 'TimeoutError'
-          ? `no answer within ${this.#timeoutMs} ms`
-          : 'network error';
-      throw new ChillyError('metadata_unavailable', `Poster ${where}: ${reason}.`, { cause: error });
-    }
+    let declared = '';
+    const { body: bytes } = await outboundRequest(url, {
+      timeoutMs: this.#timeoutMs,
+      maxBytes: this.#maxBytes,
+      signal,
+      headers: { accept: 'image/*' },
+      redirect: 'follow',
+      fetch: this.#fetch,
+      beforeBody: (head) => {
+        if (head.status !== 200) {
+          throw new ChillyError('metadata_unavailable', `Poster ${where}: HTTP ${head.status}.`);
+        }
+        declared = (head.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+        if (!IMAGE_TYPES.some((type) => type.contentType === declared)) {
+          throw new ChillyError('metadata_unavailable', `Poster ${where}: not an image (${declared || 'no type'}).`);
+        }
+      },
+      failure: {
+        code: 'metadata_unavailable',
+        describe: (failure) => `Poster ${where}: ${failure.kind === 'network' ? 'network error' : failure.detail}.`,
+      },
+    });
     const type = IMAGE_TYPES.find((candidate) => candidate.contentType === declared);
     if (type === undefined || !type.matches(bytes)) {
       throw new ChillyError('metadata_unavailable', `Poster ${where}: the data is not a ${declared} image.`);
@@ -202,32 +195,8 @@ export class PosterCache {
       total -= entry.bytes;
     }
   }
-
-  async #readLimited(response: Response, where: string): Promise<Uint8Array> {
-    if (response.body === null) return new Uint8Array();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of response.body) {
-      size += chunk.byteLength;
-      // Throwing out of the loop cancels the stream.
-      if (size > this.#maxBytes) {
-        throw new ChillyError('metadata_unavailable', `Poster ${where}: more than ${this.#maxBytes} bytes.`);
-      }
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
-  }
 }
 
 function parseImageUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ChillyError('validation_failed', 'A poster URL must be an absolute http(s) URL.');
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new ChillyError('validation_failed', 'A poster URL must be an absolute http(s) URL.');
-  }
-  return parsed;
+  return parseHttpUrl(url, { message: 'A poster URL must be an absolute http(s) URL.' });
 }

@@ -22,6 +22,7 @@ import {
   parseSourceGroups,
   removeFileExtension,
 } from '@ctrl/video-filename-parser';
+import type { ReleaseName } from '../domain/movie.js';
 
 export const VIDEO_RESOLUTIONS = ['2160p', '1080p', '720p', '576p', '540p', '480p'] as const;
 export type VideoResolution = (typeof VIDEO_RESOLUTIONS)[number];
@@ -59,16 +60,8 @@ export const EDITIONS = [
 ] as const;
 export type Edition = (typeof EDITIONS)[number];
 
-export interface ParsedReleaseName {
-  /** Empty when nothing usable was found. */
-  title: string;
-  year: number | null;
-  resolution: VideoResolution | null;
-  source: VideoSource | null;
-  codec: VideoCodec | null;
-  edition: Edition[];
-  group: string | null;
-}
+/** What a release name says (the shape is the domain's, shared with the movie links). */
+export type ParsedReleaseName = ReleaseName;
 
 // A "word" is a run of letters, marks and digits of any script.
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;

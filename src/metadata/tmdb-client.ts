@@ -8,8 +8,16 @@
  * 404 `movie_not_found`, neither retried. The key or token never appears in an error or a log
  * line: requests are described by method and path only, and anything echoed is redacted.
  */
-import { inspect } from 'node:util';
+import { DEFAULTS } from '../config/defaults.js';
 import { ChillyError, type ErrorCode } from '../domain/errors.js';
+import {
+  OutboundRequestError,
+  type OutboundResponse,
+  outboundRequest,
+  parseHttpUrl,
+  redactCause,
+  redactSecrets,
+} from '../http/outbound-request.js';
 import { AbortRetryError, type FailedAttemptContext, parseRetryAfter, type RetryOptions, retry } from '../retry.js';
 import {
   type LookupOptions,
@@ -30,8 +38,6 @@ import {
   TmdbShapeError,
   tmdbStatusMessage,
 } from './tmdb-mappers.js';
-
-export const DEFAULT_TMDB_BASE_URL = 'https://api.themoviedb.org/3';
 
 export interface TmdbCredentials {
   /** v3 API key, sent as the `api_key` query parameter. */
@@ -82,10 +88,6 @@ class RetryableStatusError extends Error {
   }
 }
 
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && error.name === 'TimeoutError';
-}
-
 export class TmdbClient implements MetadataFetcher {
   readonly #apiKey: string | undefined;
   readonly #readToken: string | undefined;
@@ -106,16 +108,8 @@ export class TmdbClient implements MetadataFetcher {
   constructor(options: TmdbClientOptions = {}) {
     this.#apiKey = options.apiKey?.trim() || undefined;
     this.#readToken = options.readToken?.trim() || undefined;
-    const baseUrl = (options.baseUrl ?? DEFAULT_TMDB_BASE_URL).replace(/\/+$/, '');
-    let parsed: URL;
-    try {
-      parsed = new URL(baseUrl);
-    } catch {
-      throw new ChillyError('validation_failed', 'The TMDB base URL is not an absolute URL.');
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      throw new ChillyError('validation_failed', 'The TMDB base URL must be http(s).');
-    }
+    const baseUrl = (options.baseUrl ?? DEFAULTS.tmdbBaseUrl).replace(/\/+$/, '');
+    const parsed = parseHttpUrl(baseUrl, { message: 'The TMDB base URL must be an absolute http(s) URL.' });
     if (parsed.search !== '' || parsed.username !== '' || parsed.password !== '') {
       throw new ChillyError('validation_failed', 'The TMDB base URL must not carry a query string or credentials.');
     }
@@ -218,12 +212,24 @@ export class TmdbClient implements MetadataFetcher {
     try {
       return await retry(
         async (attempt) => {
-          const timeout = AbortSignal.timeout(this.#timeoutMs);
-          const attemptSignal = attempt.signal ? AbortSignal.any([attempt.signal, timeout]) : timeout;
-          // `manual`: a redirect would carry the api_key query parameter to wherever it points.
-          const response = await this.#fetch(url, { headers, signal: attemptSignal, redirect: 'manual' });
-          const text = await this.#readBody(response, request);
-          return this.#interpret(request, response, text, notFound);
+          // Redirects are not followed (the default): one would carry the api_key to wherever it points.
+          const response = await outboundRequest(url, {
+            timeoutMs: this.#timeoutMs,
+            maxBytes: this.#maxResponseBytes,
+            signal: attempt.signal,
+            headers,
+            fetch: this.#fetch,
+            failure: {
+              code: 'metadata_unavailable',
+              describe: (failure) =>
+                failure.kind === 'too_large'
+                  ? `TMDB answered ${request} with more than ${this.#maxResponseBytes} bytes.`
+                  : `TMDB ${request} failed: ${failure.detail}`,
+            },
+          }).catch((error: unknown) => {
+            throw error instanceof OutboundRequestError && !error.retryable ? new AbortRetryError(error) : error;
+          });
+          return this.#interpret(request, response, notFound);
         },
         {
           ...this.#retry,
@@ -239,15 +245,15 @@ export class TmdbClient implements MetadataFetcher {
       if (error instanceof ChillyError) throw error;
       if (signal?.aborted) throw error;
       throw new ChillyError('metadata_unavailable', `TMDB ${request} failed: ${this.#describe(error)}`, {
-        cause: this.#redactCause(error),
+        cause: redactCause(error, [this.#apiKey, this.#readToken]),
       });
     }
   }
 
-  #interpret(request: string, response: Response, text: string, notFound: ErrorCode): unknown {
+  #interpret(request: string, response: OutboundResponse, notFound: ErrorCode): unknown {
     const parse = (): unknown => {
       try {
-        return JSON.parse(text) as unknown;
+        return JSON.parse(response.body.toString('utf8')) as unknown;
       } catch {
         return undefined;
       }
@@ -281,27 +287,6 @@ export class TmdbClient implements MetadataFetcher {
     throw new AbortRetryError(new ChillyError('metadata_unavailable', `TMDB ${request} failed: ${detail}.`));
   }
 
-  /** The body as text, refusing more than `maxResponseBytes`. */
-  async #readBody(response: Response, request: string): Promise<string> {
-    if (response.body === null) return '';
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of response.body) {
-      size += chunk.byteLength;
-      // Throwing out of the loop cancels the stream.
-      if (size > this.#maxResponseBytes) {
-        throw new AbortRetryError(
-          new ChillyError(
-            'metadata_unavailable',
-            `TMDB answered ${request} with more than ${this.#maxResponseBytes} bytes.`,
-          ),
-        );
-      }
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  }
-
   #reportFailure(request: string, context: FailedAttemptContext): void {
     this.#onFailedAttempt?.({
       request,
@@ -314,27 +299,11 @@ export class TmdbClient implements MetadataFetcher {
 
   #describe(error: unknown): string {
     if (error instanceof RetryableStatusError) return error.message;
-    if (isTimeout(error)) return `no answer within ${this.#timeoutMs} ms`;
-    if (error instanceof Error) {
-      const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-      const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
-      return this.#redact(`network error: ${error.message}${code}`);
-    }
-    return this.#redact(String(error));
+    if (error instanceof OutboundRequestError) return error.failure.detail;
+    return this.#redact(error instanceof Error ? error.message : String(error));
   }
 
   #redact(text: string): string {
-    let result = text.replace(/([?&]api_key=)[^&\s]*/gi, '$1[redacted]');
-    for (const secret of [this.#apiKey, this.#readToken]) {
-      if (secret !== undefined) result = result.split(secret).join('[redacted]');
-    }
-    return result;
-  }
-
-  /** Keeps the original error for logs unless its text (stack and causes included) holds a secret. */
-  #redactCause(error: unknown): unknown {
-    const text = inspect(error, { depth: 8 });
-    const leaks = [this.#apiKey, this.#readToken].some((secret) => secret !== undefined && text.includes(secret));
-    return leaks ? new Error(this.#redact(error instanceof Error ? error.message : String(error))) : error;
+    return redactSecrets(text, [this.#apiKey, this.#readToken]);
   }
 }

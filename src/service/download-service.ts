@@ -1,13 +1,23 @@
 import { existsSync } from 'node:fs';
-import type { SeedingPolicy } from '../config.js';
+import type { SeedingPolicy } from '../config/chilly-config.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { ChillyError, isChillyError } from '../domain/errors.js';
 import { assertValidJobId, type Job, type JobMovie } from '../domain/job.js';
+import type { JobEvent, JobEventType } from '../domain/job-event.js';
 import type { Downloader } from '../downloaders/downloader.js';
-import { assertSafeTorrentPaths } from '../downloaders/torrent-paths.js';
 import { newJobFromSource, resolveTorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
+import type {
+  AddJobRequest,
+  AddJobResult,
+  DownloadServiceApi,
+  FileOptions,
+  JobFileStream,
+  JobPage,
+  ListJobsQuery,
+} from './download-service-api.js';
 import { fileOptionsChange } from './file-selection.js';
 import { type FileStreamingSource, openJobFile } from './file-streaming.js';
 import { JobEventBus } from './job-event-bus.js';
@@ -18,17 +28,6 @@ import { KeyedLock } from './keyed-lock.js';
 import { LiveJobs } from './live-jobs.js';
 import { pageBounds } from './paging.js';
 import { missingFiles } from './resume-data.js';
-import type {
-  AddJobRequest,
-  AddJobResult,
-  DownloadServiceApi,
-  FileOptions,
-  JobEvent,
-  JobEventType,
-  JobFileStream,
-  JobPage,
-  ListJobsQuery,
-} from './service-types.js';
 import { assertTransition, type Command } from './state-machine.js';
 import { StatusWriter } from './status-writer.js';
 
@@ -37,11 +36,11 @@ export interface DownloadServiceOptions {
   database: SqliteDatabase;
   /** The engine; the service destroys it in `close()`. */
   downloader: Downloader;
-  /** Jobs downloading at once; the rest wait as `queued`. Default 3. */
+  /** Jobs downloading at once; the rest wait as `queued`. Default `DEFAULTS.maxActiveDownloads`. */
   maxActiveDownloads?: number;
   /** Progress and resume data are written at most this often per job. Default 2 s. */
   persistIntervalMs?: number;
-  /** When a completed job stops uploading. Default: ratio 1 or 60 minutes, whichever comes first. */
+  /** When a completed job stops uploading (a ratio or minutes, whichever comes first). Default `DEFAULTS.seeding`. */
   seeding?: SeedingPolicy;
   /** Milliseconds clock for the persist throttle; tests pass a fake one. */
   now?: () => number;
@@ -82,7 +81,7 @@ export class DownloadService implements DownloadServiceApi {
   ) {
     this.jobs = new JobsRepository(db);
     const resumeData = new ResumeRepository(db);
-    const maxActive = options.maxActiveDownloads ?? 3;
+    const maxActive = options.maxActiveDownloads ?? DEFAULTS.maxActiveDownloads;
     if (!Number.isInteger(maxActive) || maxActive < 1) {
       throw new ChillyError('validation_failed', 'maxActiveDownloads must be an integer >= 1.');
     }
@@ -103,7 +102,7 @@ export class DownloadService implements DownloadServiceApi {
       jobs: this.jobs,
       downloader,
       maxActive,
-      seedingPolicy: options.seeding ?? { ratio: 1, minutes: 60 },
+      seedingPolicy: options.seeding ?? DEFAULTS.seeding,
       locks: this.locks,
       events: this.events,
       statuses: this.statuses,
@@ -156,7 +155,6 @@ export class DownloadService implements DownloadServiceApi {
         );
       }
       const parsed = source.kind === 'torrent' ? source.parsed : undefined;
-      if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info);
       // A folder of its own that does not exist yet: its files never mix with anything else.
       const savePath =
         (await this.downloader.chooseFolder?.(request.id, { isTaken: (folder) => this.jobs.hasSavePath(folder) })) ??
@@ -167,6 +165,7 @@ export class DownloadService implements DownloadServiceApi {
         folderCreated: false,
       });
       this.events.publish('added', this.views.view(stored));
+      this.runner.rememberSource(request.id, source);
       await this.runner.pump();
       return { job: this.views.require(request.id), created: true };
     });
@@ -223,6 +222,7 @@ export class DownloadService implements DownloadServiceApi {
   }
 
   get(id: string): Job {
+    this.assertOpen();
     return this.views.require(id);
   }
 
@@ -248,6 +248,7 @@ export class DownloadService implements DownloadServiceApi {
   }
 
   list(query: ListJobsQuery = {}): JobPage {
+    this.assertOpen();
     const { limit, offset } = pageBounds(query);
     const page = this.jobs.page(query.status ?? [], limit, offset);
     return { jobs: page.jobs.map((stored) => this.views.view(stored)), total: page.total, limit, offset };
@@ -352,6 +353,6 @@ export class DownloadService implements DownloadServiceApi {
   }
 
   private assertOpen(): void {
-    if (this.closed !== undefined) throw new ChillyError('downloader_destroyed', 'The download service is closed.');
+    if (this.closed !== undefined) throw new ChillyError('shutting_down', 'The download service is closed.');
   }
 }

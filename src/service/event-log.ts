@@ -1,5 +1,5 @@
 import type { Job } from '../domain/job.js';
-import type { JobEvent, JobEventType } from './service-types.js';
+import type { JobEvent, JobEventType } from '../domain/job-event.js';
 
 /**
  * The recent job events, numbered, so a client that reconnects (SSE `Last-Event-ID`) gets what

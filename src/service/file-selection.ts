@@ -1,6 +1,6 @@
 import { ChillyError } from '../domain/errors.js';
 import type { Job } from '../domain/job.js';
-import type { FileOptions } from './service-types.js';
+import type { FileOptions } from './download-service-api.js';
 
 /** The selection as given, checked against the job's files; undefined means "all files". */
 function validSelection(selection: number[] | null | undefined, job: Job): number[] | undefined {

@@ -1,8 +1,9 @@
 import { ChillyError } from '../domain/errors.js';
 import type { Job } from '../domain/job.js';
+import type { JobEvent } from '../domain/job-event.js';
 import type { Downloader } from '../downloaders/downloader.js';
+import type { JobFileStream } from './download-service-api.js';
 import { mainFileIndex, readFileRange } from './job-files.js';
-import type { JobEvent, JobFileStream } from './service-types.js';
 
 /** What reading a job's files needs from the service. */
 export interface FileStreamingSource {

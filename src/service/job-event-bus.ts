@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Job } from '../domain/job.js';
+import type { JobEvent, JobEventType } from '../domain/job-event.js';
+import type { DownloadServiceEvents } from './download-service-api.js';
 import { EventLog } from './event-log.js';
-import type { DownloadServiceEvents, JobEvent, JobEventType } from './service-types.js';
 
 /** The service's job events: numbered and kept (see `EventLog`) for reconnecting clients, and sent to subscribers. */
 export class JobEventBus {

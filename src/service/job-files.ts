@@ -4,26 +4,11 @@ import { promisify } from 'node:util';
 import { closeFd, openInside } from '../disk/confined-files.js';
 import { ChillyError, isChillyError } from '../domain/errors.js';
 import type { JobFile } from '../domain/job.js';
+import { isVideoExtension } from '../domain/media-types.js';
 import type { RangeWaiter } from '../downloaders/downloader.js';
 
-const VIDEO_EXTENSIONS = new Set([
-  '.mkv',
-  '.mp4',
-  '.m4v',
-  '.avi',
-  '.mov',
-  '.webm',
-  '.wmv',
-  '.mpg',
-  '.mpeg',
-  '.ts',
-  '.m2ts',
-  '.flv',
-  '.ogv',
-]);
-
 export function isVideoFile(filePath: string): boolean {
-  return VIDEO_EXTENSIONS.has(path.extname(filePath).toLowerCase());
+  return isVideoExtension(path.extname(filePath).toLowerCase());
 }
 
 /** The job's movie: its largest video file (or largest file when none looks like a video). */

@@ -1,7 +1,8 @@
-import type { SeedingPolicy } from '../config.js';
+import type { SeedingPolicy } from '../config/chilly-config.js';
 import { type ChillyError, isChillyError, toChillyError } from '../domain/errors.js';
 import type { Job, JobError } from '../domain/job.js';
 import type { Downloader } from '../downloaders/downloader.js';
+import type { TorrentSource } from '../downloaders/torrent-source.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
 import type { JobEventBus } from './job-event-bus.js';
 import { jobHasData } from './job-footprint.js';
@@ -31,6 +32,9 @@ export interface JobRunnerOptions {
  * The jobs handed to the engine: the queue that starts them, the download slots they hold, and
  * what the engine reports about them (metadata, progress, completion, failure).
  */
+/** How many just-added sources are kept for their start (see JobRunner.checkedSources). */
+const MAX_CHECKED_SOURCES = 8;
+
 export class JobRunner {
   /** Completed jobs still in the engine, uploading. */
   readonly seeding: Seeding;
@@ -38,6 +42,12 @@ export class JobRunner {
   private readonly starting = new Map<string, Promise<unknown>>();
   /** Jobs handed to the driver and not finished: they hold a download slot. */
   private readonly active = new Set<string>();
+  /**
+   * Sources the service has just read and checked (`add`), handed to the driver when the job starts
+   * so it does not read and parse the same .torrent again; the last few only, since a queued job
+   * may wait long (after a restart the driver reads the stored bytes itself).
+   */
+  private readonly checkedSources = new Map<string, TorrentSource>();
   private pumping = false;
 
   private readonly jobs: JobsRepository;
@@ -97,7 +107,7 @@ export class JobRunner {
     try {
       this.statuses.retryUnsaved();
       while (this.active.size < this.maxActive && !this.isClosed()) {
-        const next = this.jobs.page(['queued'], 1, 0).jobs[0];
+        const next = this.jobs.nextQueued();
         if (next === undefined) break;
         await this.start(next);
       }
@@ -137,8 +147,20 @@ export class JobRunner {
     }
   }
 
+  /** Keeps the source `add` read for `id` until the job starts (see checkedSources). */
+  rememberSource(id: string, source: TorrentSource): void {
+    this.checkedSources.delete(id);
+    this.checkedSources.set(id, source);
+    for (const oldest of this.checkedSources.keys()) {
+      if (this.checkedSources.size <= MAX_CHECKED_SOURCES) break;
+      this.checkedSources.delete(oldest);
+    }
+  }
+
   private async start(stored: StoredJob): Promise<void> {
     const { job } = stored;
+    const source = this.checkedSources.get(job.id);
+    this.checkedSources.delete(job.id);
     this.active.add(job.id);
     try {
       this.statuses.write(job.id, 'downloading', undefined);
@@ -154,6 +176,7 @@ export class JobRunner {
           hasData: jobHasData(stored),
           ...(job.files === undefined ? {} : { diskPaths: job.files.map((file) => file.path) }),
           ...(resume === undefined ? {} : { resume }),
+          ...(source === undefined ? {} : { source }),
           ...(job.selectedFiles === undefined ? {} : { selectedFiles: job.selectedFiles }),
           sequential: job.sequential,
         },

@@ -4,10 +4,10 @@
  * without a movie show with `movie: null` and are found by their torrent name).
  */
 import type { Job } from '../domain/job.js';
-import type { MovieInfo } from '../metadata/metadata-fetcher.js';
+import type { MovieInfo } from '../domain/movie.js';
 import { normalizeTitle } from '../metadata/title-match.js';
-import { pageBounds } from './paging.js';
-import type { DownloadServiceApi } from './service-types.js';
+import type { DownloadServiceApi } from './download-service-api.js';
+import { allJobs, pageBounds } from './paging.js';
 
 export interface LibraryQuery {
   /** Words that must all appear in the movie's title, original title or the torrent name. */
@@ -31,10 +31,6 @@ export interface LibraryPage {
   offset: number;
 }
 
-const PAGE = 500;
-/** Bounds the read whatever the service answers (5 million jobs). */
-const MAX_PAGES = 10_000;
-
 export function libraryPage(
   service: Pick<DownloadServiceApi, 'list'>,
   movieOf: (jobId: string) => MovieInfo | null,
@@ -46,15 +42,9 @@ export function libraryPage(
     .filter((word) => word !== '');
 
   const items: LibraryItem[] = [];
-  let read = 0;
-  for (let page = 0; page < MAX_PAGES; page += 1) {
-    const { jobs, total } = service.list({ status: ['completed'], limit: PAGE, offset: read });
-    read += jobs.length;
-    for (const job of jobs) {
-      const movie = movieOf(job.id);
-      if (words.length === 0 || matches(words, job, movie)) items.push({ job, movie });
-    }
-    if (jobs.length === 0 || read >= total) break;
+  for (const job of allJobs(service, ['completed'])) {
+    const movie = movieOf(job.id);
+    if (words.length === 0 || matches(words, job, movie)) items.push({ job, movie });
   }
   // Newest first: a completed job's last update is (nearly always) when it completed.
   items.sort((a, b) => b.job.updatedAt.localeCompare(a.job.updatedAt) || a.job.id.localeCompare(b.job.id));

@@ -14,15 +14,17 @@
  * bounded number of times (then after a restart, or when the user asks).
  * The user's choice (`origin: 'user'`) is never replaced automatically.
  */
+import { DEFAULTS } from '../config/defaults.js';
 import { ChillyError, isChillyError } from '../domain/errors.js';
 import type { Job, JobMovie } from '../domain/job.js';
+import type { JobEvent } from '../domain/job-event.js';
+import type { MovieDetails, MovieInfo, MovieSnapshot, ReleaseName } from '../domain/movie.js';
 import { type ArtworkKind, remoteArtworkUrl, withLocalArtwork } from '../metadata/local-artwork.js';
-import type { MovieDetails, MovieInfo } from '../metadata/metadata-fetcher.js';
 import type { MetadataService } from '../metadata/metadata-service.js';
 import type { PosterFileInfo } from '../metadata/poster-cache.js';
-import type { ParsedReleaseName } from '../metadata/release-name.js';
-import type { LinkedMovie, MovieLink, MovieLinksRepository } from '../storage/movie-links-repository.js';
-import type { DownloadServiceApi, JobEvent } from './service-types.js';
+import type { MovieLink, MovieLinksRepository } from '../storage/movie-links-repository.js';
+import type { DownloadServiceApi } from './download-service-api.js';
+import { allJobs } from './paging.js';
 
 /** What the linker needs from the download service. */
 export type LinkableService = Pick<DownloadServiceApi, 'get' | 'list' | 'subscribe'> & {
@@ -48,19 +50,15 @@ export interface MovieLinkerOptions {
 }
 
 interface LookupResult {
-  release: ParsedReleaseName;
-  movie: LinkedMovie | null;
+  release: ReleaseName;
+  movie: MovieSnapshot | null;
   confidence: number | null;
 }
 
 const DEFAULT_RETRY_DELAYS_MS = [60_000, 10 * 60_000, 3_600_000];
-/** Jobs read per page when scanning the service (start-up, library). */
-const PAGE = 500;
-/** Enough pages for any real library; bounds the scan whatever the service answers. */
-const MAX_PAGES = 10_000;
 
 /** A details record as stored with a link: everything but `stale`. */
-export function toMovieInfo(movie: MovieDetails | LinkedMovie): LinkedMovie {
+export function toMovieInfo(movie: MovieDetails | MovieSnapshot): MovieSnapshot {
   const { stale: _stale, ...info } = movie as MovieDetails;
   return info;
 }
@@ -110,11 +108,11 @@ export function jobMovieLookup(links: MovieLinksRepository): (jobId: string) => 
   return (jobId) => jobMovieOf(links.get(jobId));
 }
 
-function sameMovieName(a: ParsedReleaseName, b: ParsedReleaseName): boolean {
+function sameMovieName(a: ReleaseName, b: ReleaseName): boolean {
   return a.title === b.title && a.year === b.year;
 }
 
-function sameRelease(a: ParsedReleaseName, b: ParsedReleaseName): boolean {
+function sameRelease(a: ReleaseName, b: ReleaseName): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -151,7 +149,7 @@ export class MovieLinker {
     this.#service = options.service;
     this.#metadata = options.metadata;
     this.#links = options.links;
-    this.#autoIdentify = options.autoIdentify ?? true;
+    this.#autoIdentify = options.autoIdentify ?? DEFAULTS.autoIdentify;
     this.#concurrency = options.concurrency ?? 2;
     if (!Number.isInteger(this.#concurrency) || this.#concurrency < 1) {
       throw new ChillyError('validation_failed', 'The linker concurrency must be an integer >= 1.');
@@ -178,7 +176,7 @@ export class MovieLinker {
   start(): void {
     if (this.#unsubscribe !== undefined || this.#closed !== undefined || !this.autoIdentify) return;
     this.#unsubscribe = this.#service.subscribe((event) => this.#onEvent(event));
-    for (const job of this.#allJobs()) this.#consider(job);
+    for (const job of allJobs(this.#service)) this.#consider(job);
   }
 
   /** The movie summary of a job (what `Job.movie` shows). */
@@ -264,7 +262,7 @@ export class MovieLinker {
       this.#queue.length = 0;
       for (const timer of this.#retryTimers.values()) clearTimeout(timer);
       this.#retryTimers.clear();
-      this.#abort.abort(new ChillyError('downloader_destroyed', 'The server is shutting down.'));
+      this.#abort.abort(new ChillyError('shutting_down', 'The server is shutting down.'));
       // Bounded: nothing new starts once closed, so each round only waits for older tasks.
       for (let round = 0; round < 10 && this.#tasks.size > 0; round += 1) {
         await Promise.allSettled([...this.#tasks]);
@@ -430,7 +428,7 @@ export class MovieLinker {
    * Fetches the poster once, so the job shows it offline (a backdrop, larger and shown less, is
    * fetched when first shown). Never throws: a missing poster is cosmetic.
    */
-  async #cacheArtwork(jobId: string, movie: LinkedMovie): Promise<void> {
+  async #cacheArtwork(jobId: string, movie: MovieSnapshot): Promise<void> {
     if (movie.posterUrl === null || this.#closed !== undefined) return;
     try {
       await this.#metadata.image(movie.posterUrl, { download: true, signal: this.#signal });
@@ -448,16 +446,6 @@ export class MovieLinker {
     } catch (error) {
       if (isForeignKeyError(error)) throw new ChillyError('job_not_found', `No job with id ${JSON.stringify(jobId)}.`);
       throw error;
-    }
-  }
-
-  *#allJobs(): Generator<Job> {
-    let offset = 0;
-    for (let page = 0; page < MAX_PAGES; page += 1) {
-      const { jobs, total } = this.#service.list({ limit: PAGE, offset });
-      yield* jobs;
-      offset += jobs.length;
-      if (jobs.length === 0 || offset >= total) return;
     }
   }
 
@@ -480,6 +468,6 @@ export class MovieLinker {
   }
 
   #assertOpen(): void {
-    if (this.#closed !== undefined) throw new ChillyError('downloader_destroyed', 'The server is shutting down.');
+    if (this.#closed !== undefined) throw new ChillyError('shutting_down', 'The server is shutting down.');
   }
 }

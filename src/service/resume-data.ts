@@ -1,17 +1,9 @@
-import { closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { JobFile } from '../domain/job.js';
 import type { ResumeState } from '../downloaders/downloader.js';
+import { type BootMark, currentBoot, sameBoot } from '../storage/boot-identity.js';
 import type { FileStat, StoredResumeData } from '../storage/resume-repository.js';
-
-/** Identifies this kernel boot; a different one means the machine restarted since. */
-export function currentBootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 function statFiles(folder: string, files: readonly JobFile[]): FileStat[] {
   return files.map((file) => {
@@ -44,13 +36,13 @@ export function captureResumeData(
   state: ResumeState,
   folder: string,
   files: readonly JobFile[],
-  options: { synced: boolean },
+  options: { synced: boolean; boot?: BootMark },
 ): StoredResumeData {
   return {
     bitfield: state.bitfield,
     torrentFile: state.torrentFile,
     fileStats: statFiles(folder, files),
-    bootId: currentBootId(),
+    boot: options.boot ?? currentBoot(),
     synced: options.synced,
     savedAt: new Date().toISOString(),
   };
@@ -61,11 +53,19 @@ export function captureResumeData(
  *
  * Pieces are only ever added after a save, so a file that grew or got a newer mtime is expected.
  * A file that shrank, vanished or went back in time was changed by someone else; and after a
- * reboot, writes the bitfield counts may never have reached the disk unless they were synced.
+ * reboot, writes the bitfield counts may never have reached the disk unless they were synced
+ * (a boot that cannot be told apart from this one counts as another).
  */
-export function resumeDataStillValid(data: StoredResumeData, folder: string): { valid: boolean; reason?: string } {
-  if (data.bootId !== currentBootId() && !data.synced) {
-    return { valid: false, reason: 'the machine restarted since the bitfield was saved, and the data was not synced' };
+export function resumeDataStillValid(
+  data: StoredResumeData,
+  folder: string,
+  boot: BootMark = currentBoot(),
+): { valid: boolean; reason?: string } {
+  if (!data.synced && sameBoot(data.boot, boot) !== true) {
+    return {
+      valid: false,
+      reason: 'the machine may have restarted since the bitfield was saved, and the data was not synced',
+    };
   }
   for (const saved of data.fileStats) {
     if (saved.size < 0) continue;

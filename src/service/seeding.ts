@@ -1,4 +1,4 @@
-import type { SeedingPolicy } from '../config.js';
+import type { SeedingPolicy } from '../config/chilly-config.js';
 import type { Job } from '../domain/job.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LiveJobs } from './live-jobs.js';

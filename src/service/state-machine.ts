@@ -27,10 +27,6 @@ const PERMANENT_ERRORS: ReadonlySet<string> = new Set([
   'unsupported_torrent_version',
 ]);
 
-export function allowedCommands(status: JobStatus): readonly Command[] {
-  return ALLOWED[status];
-}
-
 export function assertTransition(job: Job, command: Command): void {
   if (!ALLOWED[job.status].includes(command)) {
     throw new ChillyError(

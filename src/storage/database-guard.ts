@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { currentBoot, sameBoot } from './boot-identity.js';
 
 export const GUARD_SUFFIX = '-guard';
 
@@ -20,9 +21,12 @@ export interface DatabaseGuard {
   /** The database's `meta.instance_id`. */
   instanceId: string;
   state: 'open' | 'closing' | 'closed';
-  /** The process that wrote this state, and the boot it ran in (Linux), to tell a live owner from a dead one. */
+  /** The process that wrote this state, and the boot it ran in, to tell a live owner from a dead one. */
   pid: number;
+  /** Linux's boot id (absent elsewhere). */
   bootId: string | undefined;
+  /** When that boot began (epoch ms; absent in guards older versions wrote). */
+  bootStartedAtMs?: number | undefined;
   updatedAt: string;
 }
 
@@ -63,12 +67,17 @@ export function readGuard(file: string): GuardReading {
 }
 
 /** Temporary file, fsync, rename over the old one, fsync of the folder (best effort). */
-export function writeGuard(file: string, guard: Omit<DatabaseGuard, 'version' | 'updatedAt' | 'pid' | 'bootId'>): void {
+export function writeGuard(
+  file: string,
+  guard: Omit<DatabaseGuard, 'version' | 'updatedAt' | 'pid' | 'bootId' | 'bootStartedAtMs'>,
+): void {
+  const boot = currentBoot();
   const full: DatabaseGuard = {
     version: 1,
     ...guard,
     pid: process.pid,
-    bootId: currentBootId(),
+    bootId: boot.id,
+    bootStartedAtMs: boot.startedAtMs,
     updatedAt: new Date().toISOString(),
   };
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -100,18 +109,9 @@ function syncFolder(folder: string): void {
   }
 }
 
-let bootId: string | null | undefined;
-
-/** Linux's id of this boot: a pid recorded before a reboot says nothing about a process now. */
+/** Linux's id of this boot, where there is one. */
 export function currentBootId(): string | undefined {
-  if (bootId === undefined) {
-    try {
-      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
-    } catch {
-      bootId = null;
-    }
-  }
-  return bootId ?? undefined;
+  return currentBoot().id;
 }
 
 /**
@@ -121,8 +121,12 @@ export function currentBootId(): string | undefined {
  */
 export function ownerMayBeAlive(guard: DatabaseGuard): boolean {
   if (guard.pid === process.pid) return false;
-  const boot = currentBootId();
-  if (boot !== undefined && guard.bootId !== undefined && guard.bootId !== boot) return false;
+  // A pid recorded before a reboot says nothing about a process now.
+  const recorded = {
+    id: typeof guard.bootId === 'string' ? guard.bootId : undefined,
+    startedAtMs: typeof guard.bootStartedAtMs === 'number' ? guard.bootStartedAtMs : undefined,
+  };
+  if (sameBoot(recorded, currentBoot()) === false) return false;
   try {
     process.kill(guard.pid, 0);
     return true;

@@ -1,6 +1,12 @@
 import { ChillyError, ERROR_CATALOGUE, type ErrorCode } from '../domain/errors.js';
-import { emptyProgress, JOB_STATUSES, type Job, type JobFile, type JobStatus } from '../domain/job.js';
-import type { JobFootprint } from '../downloaders/downloader.js';
+import {
+  emptyProgress,
+  JOB_STATUSES,
+  type Job,
+  type JobFile,
+  type JobFootprint,
+  type JobStatus,
+} from '../domain/job.js';
 import type { SqliteDatabase } from './database.js';
 
 /** A job as stored: the domain job plus what only the service needs. */
@@ -118,6 +124,7 @@ export class JobsRepository {
         'UPDATE jobs SET folder_created = @folder_created, created_paths_json = @created_paths_json WHERE id = @id',
       ),
       all: db.prepare<[], JobRow>('SELECT * FROM jobs ORDER BY position'),
+      nextQueued: db.prepare<[], JobRow>("SELECT * FROM jobs WHERE status = 'queued' ORDER BY position LIMIT 1"),
       setStatus: db.prepare(`
         UPDATE jobs SET status = @status, error_code = @error_code, error_message = @error_message,
                         updated_at = @now,
@@ -202,14 +209,26 @@ export class JobsRepository {
     return this.statements.all.all().map(fromRow);
   }
 
-  /** One page of jobs in queue order, optionally only some states. */
+  /** The queued job that has waited longest: the next one to start. */
+  nextQueued(): StoredJob | undefined {
+    const row = this.statements.nextQueued.get();
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  /**
+   * One page of jobs, newest first (by when each was added; jobs added in the same millisecond
+   * latest first), optionally only some states. This is the order the API and the CLI promise;
+   * the queue itself runs oldest first (`nextQueued`).
+   */
   page(statuses: readonly JobStatus[], limit: number, offset: number): { jobs: StoredJob[]; total: number } {
     const filter = statuses.length > 0 ? `WHERE status IN (${statuses.map(() => '?').join(', ')})` : '';
     const total = this.db
       .prepare<JobStatus[], { n: number }>(`SELECT COUNT(*) AS n FROM jobs ${filter}`)
       .get(...statuses);
     const rows = this.db
-      .prepare<unknown[], JobRow>(`SELECT * FROM jobs ${filter} ORDER BY position LIMIT ? OFFSET ?`)
+      .prepare<unknown[], JobRow>(
+        `SELECT * FROM jobs ${filter} ORDER BY created_at DESC, position DESC LIMIT ? OFFSET ?`,
+      )
       .all(...statuses, limit, offset);
     return { jobs: rows.map(fromRow), total: total?.n ?? 0 };
   }

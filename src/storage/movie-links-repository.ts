@@ -1,15 +1,8 @@
-import type { MovieDetails, MovieSummary } from '../metadata/metadata-fetcher.js';
-import type { ParsedReleaseName } from '../metadata/release-name.js';
+import type { MovieSnapshot, ReleaseName } from '../domain/movie.js';
 import type { SqliteDatabase } from './database.js';
 
 /** Who decided which movie a job is: the automatic identification, or the user (which wins). */
 export type MovieLinkOrigin = 'auto' | 'user';
-
-/**
- * The movie as stored with a link: a search result, or (what the linker stores) the details
- * without `stale`, so a library shows runtime and genres offline.
- */
-export type LinkedMovie = MovieSummary & Partial<Pick<MovieDetails, 'runtime' | 'genres' | 'imdbId' | 'tagline'>>;
 
 /** What a job was recognised as. `movie` is null when a lookup found nothing convincing. */
 export interface MovieLink {
@@ -18,9 +11,9 @@ export interface MovieLink {
   /** 0..1 for automatic links; null for the user's own choice. */
   confidence: number | null;
   /** The torrent name as parsed, kept for display (resolution, source…) and re-matching. */
-  release: ParsedReleaseName;
+  release: ReleaseName;
   /** A snapshot taken when linking, so a job shows its movie with no network and no cache. */
-  movie: LinkedMovie | null;
+  movie: MovieSnapshot | null;
   linkedAt: string;
 }
 
@@ -39,8 +32,8 @@ function fromRow(row: LinkRow): MovieLink {
     jobId: row.job_id,
     origin: row.origin === 'user' ? 'user' : 'auto',
     confidence: row.confidence,
-    release: JSON.parse(row.release_json) as ParsedReleaseName,
-    movie: row.movie_json === null ? null : (JSON.parse(row.movie_json) as LinkedMovie),
+    release: JSON.parse(row.release_json) as ReleaseName,
+    movie: row.movie_json === null ? null : (JSON.parse(row.movie_json) as MovieSnapshot),
     linkedAt: row.linked_at,
   };
 }

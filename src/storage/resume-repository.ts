@@ -1,3 +1,4 @@
+import type { BootMark } from './boot-identity.js';
 import type { SqliteDatabase } from './database.js';
 
 /** Size and modification time of one file of a torrent, when its bitfield was saved. */
@@ -12,8 +13,8 @@ export interface StoredResumeData {
   bitfield: Uint8Array;
   torrentFile: Uint8Array;
   fileStats: FileStat[];
-  /** The kernel boot the bitfield was saved in: after a reboot, unsynced writes may be gone. */
-  bootId: string;
+  /** The boot of the machine the bitfield was saved in: after a reboot, unsynced writes may be gone. */
+  boot: BootMark;
   /** The files were fsync'ed when this was saved (clean shutdown), so it holds across a power loss. */
   synced: boolean;
   savedAt: string;
@@ -21,9 +22,14 @@ export interface StoredResumeData {
 
 interface FileStatsJson {
   files: FileStat[];
-  bootId: string;
+  /** Linux's boot id; `unknown` (written by older versions elsewhere) or absent when there was none. */
+  bootId?: string;
+  /** When that boot began (epoch ms); absent in rows older versions wrote. */
+  bootStartedAtMs?: number;
   synced: boolean;
 }
+
+const UNKNOWN_BOOT_ID = 'unknown';
 
 interface ResumeRow {
   bitfield: Buffer;
@@ -55,7 +61,8 @@ export class ResumeRepository {
       torrent_file: Buffer.from(data.torrentFile),
       file_stats_json: JSON.stringify({
         files: data.fileStats,
-        bootId: data.bootId,
+        ...(data.boot.id === undefined ? {} : { bootId: data.boot.id }),
+        ...(data.boot.startedAtMs === undefined ? {} : { bootStartedAtMs: data.boot.startedAtMs }),
         synced: data.synced,
       } satisfies FileStatsJson),
       saved_at: data.savedAt,
@@ -70,7 +77,10 @@ export class ResumeRepository {
       bitfield: new Uint8Array(row.bitfield),
       torrentFile: new Uint8Array(row.torrent_file),
       fileStats: stats.files,
-      bootId: stats.bootId,
+      boot: {
+        ...(stats.bootId === undefined || stats.bootId === UNKNOWN_BOOT_ID ? {} : { id: stats.bootId }),
+        ...(typeof stats.bootStartedAtMs === 'number' ? { startedAtMs: stats.bootStartedAtMs } : {}),
+      },
       synced: stats.synced,
       savedAt: row.saved_at,
     };

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/tmdb/', import.meta.url));
@@ -55,6 +56,13 @@ const TMDB_ERRORS: Record<number, { status_code: number; status_message: string 
   503: { status_code: 9, status_message: 'Service offline: This service is temporarily offline, try again later.' },
 };
 
+/** What the image host answers for these file names instead of the poster. */
+const ODD_IMAGES = new Map<string, { status: number; contentType: string; body: string }>([
+  ['not-an-image.jpg', { status: 200, contentType: 'text/html', body: '<html>nope</html>' }],
+  ['liar.png', { status: 200, contentType: 'image/png', body: '<html>not a png</html>' }],
+  ['missing.png', { status: 404, contentType: 'text/plain', body: 'not found' }],
+]);
+
 function fold(text: string): string {
   return text
     .normalize('NFKD')
@@ -90,6 +98,33 @@ export interface FakeTmdbOptions {
 }
 
 export async function startFakeTmdbServer(options: FakeTmdbOptions = {}): Promise<FakeTmdbServer> {
+  const { fake, listen } = createFakeTmdbServer(options);
+  await listen();
+  return fake;
+}
+
+/**
+ * One fake TMDB for the tests that follow (those of the file, or of the `describe` it is called
+ * in): it listens from `before` on, closes in `after`, and with `clearRequestsBeforeEach` its
+ * request log is emptied before each test. Its URLs are there once it listens (reading them
+ * earlier throws).
+ */
+export function fakeTmdbServerAroundTests(
+  options: FakeTmdbOptions & { clearRequestsBeforeEach?: boolean } = {},
+): FakeTmdbServer {
+  const { fake, listen } = createFakeTmdbServer(options);
+  before(() => listen());
+  after(() => fake.close());
+  if (options.clearRequestsBeforeEach === true) {
+    beforeEach(() => {
+      fake.requests.length = 0;
+    });
+  }
+  return fake;
+}
+
+/** The fake and how to start it listening on 127.0.0.1 (a port of the kernel's choosing). */
+function createFakeTmdbServer(options: FakeTmdbOptions): { fake: FakeTmdbServer; listen(): Promise<void> } {
   const apiKey = options.apiKey ?? 'fake-v3-key-0123456789abcdef';
   const readToken = options.readToken ?? 'fake-v4-token.eyJhdWQiOiJjaGlsbHkifQ.signature';
   const movies = JSON.parse(readFileSync(`${FIXTURES}movies.json`, 'utf8')) as TmdbMovie[];
@@ -119,19 +154,10 @@ export async function startFakeTmdbServer(options: FakeTmdbOptions = {}): Promis
   const answer = (route: TmdbRoute | 'unknown', url: URL, req: IncomingMessage, res: ServerResponse): void => {
     if (route === 'image') {
       const file = url.pathname.split('/').at(-1) ?? '';
-      if (file === 'not-an-image.jpg') {
-        res.writeHead(200, { 'content-type': 'text/html' });
-        res.end('<html>nope</html>');
-        return;
-      }
-      if (file === 'liar.png') {
-        res.writeHead(200, { 'content-type': 'image/png' });
-        res.end('<html>not a png</html>');
-        return;
-      }
-      if (file === 'missing.png') {
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found');
+      const odd = ODD_IMAGES.get(file);
+      if (odd !== undefined) {
+        res.writeHead(odd.status, { 'content-type': odd.contentType });
+        res.end(odd.body);
         return;
       }
       if (file === 'chunked.png') {
@@ -228,15 +254,25 @@ export async function startFakeTmdbServer(options: FakeTmdbOptions = {}): Promis
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = (): string => {
+    if (origin === '') throw new Error('the fake TMDB server is not listening yet: read its URLs in a hook or a test');
+    return origin;
+  };
+  const listen = async (): Promise<void> => {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
 
-  return {
-    baseUrl: `${origin}/3`,
-    imageBaseUrl: `${origin}/t/p/`,
+  const fake: FakeTmdbServer = {
+    get baseUrl() {
+      return `${listening()}/3`;
+    },
+    get imageBaseUrl() {
+      return `${listening()}/t/p/`;
+    },
     apiKey,
     readToken,
     requests,
@@ -254,4 +290,5 @@ export async function startFakeTmdbServer(options: FakeTmdbOptions = {}): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return { fake, listen };
 }

@@ -3,8 +3,8 @@
  * bittorrent-tracker Server on the same port: what a client sees when a tracker restarts.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { Server as TrackerServer } from 'bittorrent-tracker';
+import { freeLoopbackPort } from './ports.js';
 
 /**
  * - `refuse`: nothing listens on the port, so connections are refused;
@@ -126,19 +126,6 @@ export async function startFlakyTracker(fault: TrackerFault): Promise<FlakyTrack
       return closed;
     },
   };
-}
-
-/** A port nothing listens on right now (the kernel picks it, then it is released). */
-async function freeLoopbackPort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('probe server did not bind');
-  return address.port;
 }
 
 function listen(server: HttpServer, port: number): Promise<void> {

@@ -39,6 +39,11 @@ export interface SwarmFile {
 
 export interface LoopbackTracker {
   announceUrl: string;
+  /**
+   * What the tracker warned about (a malformed announce, an unknown torrent…), in order; each
+   * distinct warning is also written to stderr once, so a test that fails shows why peers never met.
+   */
+  warnings: string[];
   close(): Promise<void>;
 }
 
@@ -77,17 +82,27 @@ export interface LoopbackSwarmOptions {
   workDir?: string;
 }
 
+/** Warnings a tracker keeps (a test that sends junk on purpose must not grow it without end). */
+const MAX_TRACKER_WARNINGS = 1000;
+
 export async function startLoopbackTracker(): Promise<LoopbackTracker> {
   const server = new TrackerServer({ udp: false, ws: false, http: true, stats: false, interval: 5_000 });
   // Tracker errors surface in the test that caused them; an unhandled 'error' would crash the runner.
   server.on('error', () => undefined);
-  server.on('warning', () => undefined);
+  const warnings: string[] = [];
+  server.on('warning', (warning: unknown) => {
+    const text = warning instanceof Error ? warning.message : String(warning);
+    if (!warnings.includes(text)) process.stderr.write(`[loopback tracker ${announceUrl}] warning: ${text}\n`);
+    if (warnings.length < MAX_TRACKER_WARNINGS) warnings.push(text);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.http?.address();
   if (address === null || address === undefined || typeof address === 'string') throw new Error('tracker did not bind');
+  const announceUrl = `http://127.0.0.1:${address.port}/announce`;
   let closed: Promise<void> | undefined;
   return {
-    announceUrl: `http://127.0.0.1:${address.port}/announce`,
+    announceUrl,
+    warnings,
     close: () => {
       closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
       return closed;
@@ -132,13 +147,35 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function makeTorrent(input: string, name: string, announceUrl: string, pieceLength?: number): Promise<Buffer> {
+/** A .torrent of the file or folder at `input`, announcing to `announceUrl` only, made the same on every run. */
+export function makeTorrent(input: string, name: string, announceUrl: string, pieceLength?: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     createTorrent(
       input,
       { name, announceList: [[announceUrl]], creationDate: 1_700_000_000, ...(pieceLength ? { pieceLength } : {}) },
       (error, torrent) => (error ? reject(error) : resolve(Buffer.from(torrent))),
     );
+  });
+}
+
+/** A magnet URI with the torrent's name and its one (loopback) tracker. */
+export function loopbackMagnet(infoHash: string, name: string, announceUrl: string): string {
+  return `magnet:?xt=urn:btih:${infoHash}&dn=${encodeURIComponent(name)}&tr=${encodeURIComponent(announceUrl)}`;
+}
+
+/** A WebTorrent client to seed on loopback: its errors ignored, its upload limited when `uploadLimit` is set (bytes/s). */
+export function createSeederClient(uploadLimit: number | undefined): WebTorrent {
+  const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+  client.on('error', () => undefined);
+  if (uploadLimit !== undefined) client.throttleUpload(uploadLimit);
+  return client;
+}
+
+/** Seeds `torrentFile` from the content as it is laid out in `dataDir`, taken as complete without a check. */
+export function seedTorrent(client: WebTorrent, torrentFile: Buffer, dataDir: string): Promise<Torrent> {
+  return new Promise<Torrent>((resolve, reject) => {
+    const added = client.add(torrentFile, { path: dataDir, skipVerify: true }, (t) => resolve(t));
+    added.once('error', reject);
   });
 }
 
@@ -168,7 +205,7 @@ export async function createLoopbackSwarm(options: LoopbackSwarmOptions): Promis
     announceUrl: tracker.announceUrl,
     name: options.name,
     infoHash: parsed.infoHash,
-    magnetURI: `magnet:?xt=urn:btih:${parsed.infoHash}&dn=${encodeURIComponent(options.name)}&tr=${encodeURIComponent(tracker.announceUrl)}`,
+    magnetURI: loopbackMagnet(parsed.infoHash, options.name, tracker.announceUrl),
     torrentFile,
     torrentPath,
     dataDir,
@@ -177,15 +214,9 @@ export async function createLoopbackSwarm(options: LoopbackSwarmOptions): Promis
     seederTorrent: undefined,
     async startSeeder(seederOptions = {}) {
       await swarm.stopSeeder();
-      const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
-      client.on('error', () => undefined);
-      const uploadLimit = seederOptions.uploadLimit ?? options.uploadLimit;
-      if (uploadLimit !== undefined) client.throttleUpload(uploadLimit);
+      const client = createSeederClient(seederOptions.uploadLimit ?? options.uploadLimit);
       swarm.seeder = client;
-      const torrent = await new Promise<Torrent>((resolve, reject) => {
-        const added = client.add(torrentFile, { path: dataDir, skipVerify: true }, (t) => resolve(t));
-        added.once('error', reject);
-      });
+      const torrent = await seedTorrent(client, torrentFile, dataDir);
       swarm.seederTorrent = torrent;
       return torrent;
     },

@@ -16,10 +16,11 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { access, mkdir, readFile, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import parseTorrent from 'parse-torrent';
+import { freeLoopbackPort } from './ports.js';
+import { settlesWithin } from './wait.js';
 
 export interface NativeSeederInfo {
   name: string;
@@ -302,14 +303,6 @@ async function stopProcess(child: ChildProcess, exited: Promise<void>, hasExited
   }
 }
 
-async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  const timer = new AbortController();
-  const timedOut = delay(ms, false, { signal: timer.signal }).catch(() => false);
-  const result = await Promise.race([promise.then(() => true), timedOut]);
-  timer.abort();
-  return result;
-}
-
 function assertLoopbackUrl(raw: string): void {
   let url: URL;
   try {
@@ -322,17 +315,6 @@ function assertLoopbackUrl(raw: string): void {
   if (!loopback || !['http:', 'https:'].includes(url.protocol) || raw.includes(',')) {
     throw new Error(`native seeder: refusing non-loopback tracker or web seed ${raw} (network safety)`);
   }
-}
-
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no TCP port from the OS');
-  return address.port;
 }
 
 function readTail(path: string, maxBytes: number): string {

@@ -9,10 +9,18 @@ import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import createTorrent from 'create-torrent';
 import parseTorrent from 'parse-torrent';
-import WebTorrent, { type Torrent } from 'webtorrent';
-import { LOOPBACK_CLIENT_OPTIONS, type LoopbackTracker, sha256File, startLoopbackTracker } from './loopback-swarm.js';
+import type WebTorrent from 'webtorrent';
+import type { Torrent } from 'webtorrent';
+import {
+  createSeederClient,
+  type LoopbackTracker,
+  loopbackMagnet,
+  makeTorrent,
+  seedTorrent,
+  sha256File,
+  startLoopbackTracker,
+} from './loopback-swarm.js';
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -166,18 +174,12 @@ export async function seedFiles(options: {
     }
     tracker = await startLoopbackTracker();
     const announceUrl = tracker.announceUrl;
-    const torrentFile = await new Promise<Buffer>((resolve, reject) => {
-      createTorrent(
-        path.join(workDir, options.name),
-        {
-          name: options.name,
-          announceList: [[announceUrl]],
-          creationDate: 1_700_000_000,
-          ...(options.pieceLength === undefined ? {} : { pieceLength: options.pieceLength }),
-        },
-        (error, torrent) => (error ? reject(error) : resolve(Buffer.from(torrent))),
-      );
-    });
+    const torrentFile = await makeTorrent(
+      path.join(workDir, options.name),
+      options.name,
+      announceUrl,
+      options.pieceLength,
+    );
     await writeFile(path.join(workDir, `${options.name}.torrent`), torrentFile);
     const { infoHash } = await parseTorrent(torrentFile);
     let client: WebTorrent | undefined;
@@ -185,20 +187,13 @@ export async function seedFiles(options: {
       tracker,
       torrentFile,
       infoHash,
-      magnetURI: `magnet:?xt=urn:btih:${infoHash}&dn=${encodeURIComponent(options.name)}&tr=${encodeURIComponent(announceUrl)}`,
+      magnetURI: loopbackMagnet(infoHash, options.name, announceUrl),
       files,
       seederTorrent: undefined,
       async startSeeder(seederOptions = {}) {
         await swarm.stopSeeder();
-        client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
-        client.on('error', () => undefined);
-        const uploadLimit = seederOptions.uploadLimit ?? options.uploadLimit;
-        if (uploadLimit !== undefined) client.throttleUpload(uploadLimit);
-        const seeder = client;
-        const torrent = await new Promise<Torrent>((resolve, reject) => {
-          const added = seeder.add(torrentFile, { path: workDir, skipVerify: true }, (t) => resolve(t));
-          added.once('error', reject);
-        });
+        client = createSeederClient(seederOptions.uploadLimit ?? options.uploadLimit);
+        const torrent = await seedTorrent(client, torrentFile, workDir);
         swarm.seederTorrent = torrent;
         return torrent;
       },

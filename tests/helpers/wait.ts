@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** Resolves with the event's arguments once `predicate` accepts them; rejects after `timeoutMs`. */
 export function waitForEvent<A extends unknown[]>(
@@ -42,6 +43,15 @@ export async function waitUntil(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `promise` resolves within `ms` (false when the time runs out first; its rejection is passed on). */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  const timedOut = delay(ms, false, { signal: timer.signal }).catch(() => false);
+  const result = await Promise.race([promise.then(() => true), timedOut]);
+  timer.abort();
+  return result;
 }
 
 /** A fresh temp folder, removed by the returned `cleanup`. */

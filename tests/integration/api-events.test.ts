@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { JobEvent } from '../../src/service/service-types.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
 import { checkedInject } from '../helpers/api-contract.js';
 import { assertContiguous, type EventStream, jobEvents, openEventStream } from '../helpers/api-sse-client.js';
 import { type ApiTestServer, createApiTestServer, testMagnet } from '../helpers/api-test-server.js';

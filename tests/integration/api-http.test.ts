@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertSafeBind, isLoopbackHost, startServer } from '../../src/api/start-server.js';
+import { assertSafeBind, isLoopbackHost, type RunningServer, startServer } from '../../src/api/start-server.js';
 import { TOKEN_FILE_NAME } from '../../src/api/token.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/resolve-config.js';
 import { ChillyError } from '../../src/domain/errors.js';
 import { MockDownloader } from '../../src/downloaders/mock-downloader.js';
 import { assertMatchesContract } from '../helpers/api-contract.js';
@@ -20,6 +20,12 @@ interface RawResponse {
   statusCode: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+}
+
+/** The real server on 127.0.0.1 and a port of the kernel's choosing, with a MockDownloader; its data in `dir`. */
+function startMockServer(dir: string): Promise<RunningServer> {
+  const config = loadConfig({ CHILLY_DATA_DIR: dir, CHILLY_PORT: '0', CHILLY_NETWORK: 'loopback' });
+  return startServer({ config, downloader: new MockDownloader({ mediaRoot: config.mediaRoot }), logger: false });
 }
 
 /** One request to 127.0.0.1 with exactly these headers (node:http lets a test set Host). */
@@ -161,12 +167,7 @@ describe('startServer (npm start)', () => {
   it('starts on 127.0.0.1 with a 0600 token file and a database in the data folder, and closes cleanly', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'chilly-start-'));
     try {
-      const config = loadConfig({ CHILLY_DATA_DIR: dir, CHILLY_PORT: '0', CHILLY_NETWORK: 'loopback' });
-      const running = await startServer({
-        config,
-        downloader: new MockDownloader({ mediaRoot: config.mediaRoot }),
-        logger: false,
-      });
+      const running = await startMockServer(dir);
       try {
         assert.match(running.url, /^http:\/\/127\.0\.0\.1:\d+$/);
         assert.equal(running.tokenFile, path.join(dir, TOKEN_FILE_NAME));
@@ -195,12 +196,7 @@ describe('startServer (npm start)', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'chilly-start-'));
     const silent: net.Socket[] = [];
     try {
-      const config = loadConfig({ CHILLY_DATA_DIR: dir, CHILLY_PORT: '0', CHILLY_NETWORK: 'loopback' });
-      const running = await startServer({
-        config,
-        downloader: new MockDownloader({ mediaRoot: config.mediaRoot }),
-        logger: false,
-      });
+      const running = await startMockServer(dir);
       const port = Number(new URL(running.url).port);
       const socket = net.connect(port, '127.0.0.1');
       silent.push(socket);

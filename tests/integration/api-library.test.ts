@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startServer } from '../../src/api/start-server.js';
-import { type ChillyConfig, loadConfig } from '../../src/config.js';
+import type { ChillyConfig } from '../../src/config/chilly-config.js';
+import { loadConfig } from '../../src/config/resolve-config.js';
 import type { Job } from '../../src/domain/job.js';
 import { MockDownloader } from '../../src/downloaders/mock-downloader.js';
 import type { LibraryPage } from '../../src/service/library.js';
 import { assertMatchesContract, checkedInject } from '../helpers/api-contract.js';
-import { type FakeTmdbServer, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
+import { fakeTmdbServerAroundTests, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
 import { createMetadataApiServer, type MetadataApiServer, namedMagnet } from '../helpers/metadata-api-server.js';
 import { sleep, waitUntil } from '../helpers/wait.js';
 
@@ -21,11 +22,7 @@ function json<T>(response: { body: string }): T {
   return JSON.parse(response.body) as T;
 }
 
-let fake: FakeTmdbServer;
-before(async () => {
-  fake = await startFakeTmdbServer();
-});
-after(() => fake.close());
+const fake = fakeTmdbServerAroundTests();
 
 describe('GET /library', () => {
   let server: MetadataApiServer;

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startServer } from '../../src/api/start-server.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/resolve-config.js';
 import type { Job } from '../../src/domain/job.js';
 import { ensureCliBuilt, isolatedEnv, killAllCli, runChilly, startChilly } from '../helpers/cli-run.js';
 import { createLoopbackSwarm, type LoopbackSwarm, sha256File } from '../helpers/loopback-swarm.js';
+import { freeLoopbackPort } from '../helpers/ports.js';
 import { tempDir, waitUntil } from '../helpers/wait.js';
 
 const KiB = 1024;
@@ -25,16 +25,6 @@ async function assertFilesMatch(swarm: LoopbackSwarm, savePath: string | undefin
   for (const file of swarm.files) {
     assert.equal(await sha256File(path.join(savePath, file.path)), file.sha256, `content of ${file.path}`);
   }
-}
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe('chilly (built) against a running server', () => {
@@ -269,7 +259,7 @@ describe('chilly (built) against a running server', () => {
   });
 
   it('explains a server that is not running and a token that does not match', async () => {
-    const down = await chilly(['ls'], { CHILLY_PORT: String(await closedPort()) });
+    const down = await chilly(['ls'], { CHILLY_PORT: String(await freeLoopbackPort()) });
     assert.equal(down.code, 1);
     assert.match(
       down.stderr,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startServer } from '../../src/api/start-server.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/resolve-config.js';
 import type { Job } from '../../src/domain/job.js';
 import { MockDownloader } from '../../src/downloaders/mock-downloader.js';
 import { ensureCliBuilt, isolatedEnv, killAllCli, runChilly } from '../helpers/cli-run.js';

@@ -15,12 +15,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { ServiceLine, ServiceProcessConfig } from '../fixtures/service-process.js';
+import { forEachJsonLine } from '../helpers/json-lines.js';
 import { createLoopbackSwarm, type LoopbackSwarm, type SwarmFileSpec, sha256File } from '../helpers/loopback-swarm.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 import { tempDir } from '../helpers/wait.js';
 
 const KiB = 1024;
@@ -73,18 +74,6 @@ const JOBS: JobSpec[] = [
 
 const totalOf = (spec: JobSpec) => spec.files.reduce((sum, file) => sum + file.size, 0);
 const GRAND_TOTAL = JOBS.reduce((sum, spec) => sum + totalOf(spec), 0);
-
-/** Small, fast, seedable PRNG (mulberry32): the same seed gives the same kill schedule. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface KillPlan {
   label: string;
@@ -277,28 +266,25 @@ test('crash safety: SIGKILL at random moments, restart, and nothing is lost, dup
       proc.stderr?.on('data', (chunk: Buffer) => {
         if (result.stderr.length < 100_000) result.stderr += chunk.toString();
       });
-      const reader = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
-      reader.on('line', (raw) => {
-        let line: ServiceLine;
-        try {
-          line = JSON.parse(raw) as ServiceLine;
-        } catch {
-          // Something else wrote to stdout: keep it for the failure message.
+      forEachJsonLine<ServiceLine>(
+        proc.stdout,
+        (line) => {
+          result.lines.push(line);
+          observe(line);
+          if (plan !== undefined && killTimer === undefined && plan.trigger(line)) {
+            killTimer = setTimeout(() => {
+              if (proc.exitCode !== null || proc.signalCode !== null) return;
+              result.killedByPlan = true;
+              result.killAfterMs = Date.now() - spawnedAt;
+              result.fractionAtKill = fraction();
+              proc.kill('SIGKILL');
+            }, plan.delayMs);
+          }
+        },
+        (raw) => {
           result.stderr += `[stdout] ${raw}\n`;
-          return;
-        }
-        result.lines.push(line);
-        observe(line);
-        if (plan !== undefined && killTimer === undefined && plan.trigger(line)) {
-          killTimer = setTimeout(() => {
-            if (proc.exitCode !== null || proc.signalCode !== null) return;
-            result.killedByPlan = true;
-            result.killAfterMs = Date.now() - spawnedAt;
-            result.fractionAtKill = fraction();
-            proc.kill('SIGKILL');
-          }, plan.delayMs);
-        }
-      });
+        },
+      );
       const timeout = setTimeout(() => {
         result.timedOut = true;
         proc.kill('SIGKILL');

@@ -24,14 +24,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { startServer } from '../../src/api/start-server.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/resolve-config.js';
 import { MockDownloader } from '../../src/downloaders/mock-downloader.js';
 import type { ServerLine, ServerProcessConfig } from '../fixtures/server-process.js';
+import { forEachJsonLine } from '../helpers/json-lines.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 import { tempDir } from '../helpers/wait.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/server-process.ts', import.meta.url));
@@ -90,23 +91,21 @@ async function runServer(
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
   let killTimer: NodeJS.Timeout | undefined;
-  const reader = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  reader.on('line', (raw) => {
-    let line: ServerLine;
-    try {
-      line = JSON.parse(raw) as ServerLine;
-    } catch {
+  forEachJsonLine<ServerLine>(
+    child.stdout,
+    (line) => {
+      run.lines.push(line);
+      if (line.t === 'loaded' && typeof end === 'object') {
+        killTimer = setTimeout(() => child.kill('SIGKILL'), end.killAfterMs);
+      }
+      if (line.t !== 'ready') return;
+      if (end === 'kill') child.kill('SIGKILL');
+      else if (end === 'close') child.stdin?.write('close\n');
+    },
+    (raw) => {
       run.stderr += `[stdout] ${raw}\n`;
-      return;
-    }
-    run.lines.push(line);
-    if (line.t === 'loaded' && typeof end === 'object') {
-      killTimer = setTimeout(() => child.kill('SIGKILL'), end.killAfterMs);
-    }
-    if (line.t !== 'ready') return;
-    if (end === 'kill') child.kill('SIGKILL');
-    else if (end === 'close') child.stdin?.write('close\n');
-  });
+    },
+  );
   await closed;
   clearTimeout(timer);
   clearTimeout(killTimer);
@@ -211,18 +210,6 @@ function integrityOfCopy(work: string, dataDir: string): string {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Small seedable PRNG (mulberry32): the same seed gives the same kill schedule. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function walPageSize(wal: string): number {

@@ -9,9 +9,9 @@ import { existsSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'no
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Job } from '../../src/domain/job.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
 import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorrent-downloader.js';
 import { DownloadService } from '../../src/service/download-service.js';
-import type { JobEvent } from '../../src/service/service-types.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 import { JobsRepository } from '../../src/storage/jobs-repository.js';
 import { ResumeRepository } from '../../src/storage/resume-repository.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import bencode from 'bencode';
 import { createServer } from '../../src/api/create-server.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/resolve-config.js';
 import type { ChillyError } from '../../src/domain/errors.js';
 import type { Job } from '../../src/domain/job.js';
 import { newJobFromSource } from '../../src/downloaders/torrent-source.js';

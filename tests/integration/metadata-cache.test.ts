@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, beforeEach, describe, test } from 'node:test';
 import { ChillyError, isChillyError } from '../../src/domain/errors.js';
 import { CachedMetadataFetcher } from '../../src/metadata/cached-metadata-fetcher.js';
 import type { MetadataFetcher } from '../../src/metadata/metadata-fetcher.js';
@@ -7,25 +7,20 @@ import { MockMetadataFetcher } from '../../src/metadata/mock-metadata-fetcher.js
 import { TmdbClient } from '../../src/metadata/tmdb-client.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 import { MetadataCacheRepository } from '../../src/storage/metadata-cache-repository.js';
-import { type FakeTmdbServer, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
+import { fakeTmdbServerAroundTests, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
-let fake: FakeTmdbServer;
+const fake = fakeTmdbServerAroundTests({ clearRequestsBeforeEach: true });
 let db: SqliteDatabase;
 let repository: MetadataCacheRepository;
 let clock: { now: number };
 
-before(async () => {
-  fake = await startFakeTmdbServer();
-});
-after(async () => {
+after(() => {
   db?.close();
-  await fake.close();
 });
 beforeEach(() => {
-  fake.requests.length = 0;
   db?.close();
   db = openDatabase(':memory:');
   repository = new MetadataCacheRepository(db);

@@ -5,13 +5,13 @@
  * key, or without being asked; the key never shows in answers, logs or warnings.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Job, JobMovie } from '../../src/domain/job.js';
 import { MovieLinker } from '../../src/service/movie-linker.js';
 import { assertSchema, checkedInject } from '../helpers/api-contract.js';
 import { openEventStream } from '../helpers/api-sse-client.js';
 import { makeTorrentFile } from '../helpers/api-test-server.js';
-import { type FakeTmdbServer, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
+import { fakeTmdbServerAroundTests } from '../helpers/fake-tmdb-server.js';
 import {
   createMetadataApiServer,
   type MetadataApiServer,
@@ -28,11 +28,7 @@ function json<T>(response: { body: string }): T {
 
 const MATRIX = 'The.Matrix.1999.1080p.BluRay.x264-GRP';
 
-let fake: FakeTmdbServer;
-before(async () => {
-  fake = await startFakeTmdbServer();
-});
-after(() => fake.close());
+const fake = fakeTmdbServerAroundTests();
 
 describe('linking downloads to movies', () => {
   let server: MetadataApiServer | undefined;

@@ -2,22 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { isChillyError } from '../../src/domain/errors.js';
 import { PosterCache } from '../../src/metadata/poster-cache.js';
-import { type FakeTmdbServer, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
+import { fakeTmdbServerAroundTests, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
 
-let fake: FakeTmdbServer;
+const fake = fakeTmdbServerAroundTests({ clearRequestsBeforeEach: true });
 let dataDir: string;
 
-before(async () => {
-  fake = await startFakeTmdbServer();
-});
-after(async () => {
-  await fake.close();
-});
 beforeEach(async () => {
-  fake.requests.length = 0;
   dataDir = await mkdtemp(path.join(tmpdir(), 'chilly-posters-'));
 });
 afterEach(async () => {

@@ -2,29 +2,22 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/resolve-config.js';
 import { isChillyError } from '../../src/domain/errors.js';
 import { createMetadataService, MetadataService } from '../../src/metadata/metadata-service.js';
 import { MOCK_MOVIES, MockMetadataFetcher } from '../../src/metadata/mock-metadata-fetcher.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
-import { type FakeTmdbServer, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
+import { fakeTmdbServerAroundTests, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
 
 const DAY = 24 * 3600_000;
 
-let fake: FakeTmdbServer;
+const fake = fakeTmdbServerAroundTests({ clearRequestsBeforeEach: true });
 let dataDir: string;
 let db: SqliteDatabase;
 let clock: { now: number };
 
-before(async () => {
-  fake = await startFakeTmdbServer();
-});
-after(async () => {
-  await fake.close();
-});
 beforeEach(async () => {
-  fake.requests.length = 0;
   dataDir = await mkdtemp(path.join(tmpdir(), 'chilly-metadata-'));
   db = openDatabase(path.join(dataDir, 'chilly.db'));
   clock = { now: Date.UTC(2024, 0, 1) };
@@ -122,7 +115,7 @@ describe('MetadataService', () => {
   test('search, details and the poster work offline once seen, marked stale when expired', async () => {
     const metadata = service();
     const movie = await metadata.movie(603);
-    const poster = await metadata.poster(movie, { download: true });
+    const poster = await metadata.image(movie.posterUrl, { download: true });
     assert.ok(poster);
     assert.equal(path.dirname(poster.path), path.join(dataDir, 'cache', 'posters'));
     assert.deepEqual(await readFile(poster.path), fake.posterBytes);
@@ -141,16 +134,16 @@ describe('MetadataService', () => {
     clock.now += 30 * DAY;
     const stale = await offline.movie(603);
     assert.equal(stale.stale, true);
-    assert.deepEqual(await offline.poster(stale), poster);
+    assert.deepEqual(await offline.image(stale.posterUrl), poster);
     await assert.rejects(offline.movie(62), (error) => isChillyError(error, 'metadata_unavailable'));
   });
 
-  test('poster: not downloaded unless asked; null without artwork', async () => {
+  test('image: a poster is not downloaded unless asked; null without artwork', async () => {
     const metadata = service();
     const movie = await metadata.movie(78);
-    assert.equal(await metadata.poster(movie), null);
+    assert.equal(await metadata.image(movie.posterUrl), null);
     assert.equal(fake.count('image'), 0);
-    assert.equal(await metadata.poster({ posterUrl: null }, { download: true }), null);
+    assert.equal(await metadata.image(null, { download: true }), null);
   });
 
   test('no key configured: not configured, no request, a typed error', async () => {

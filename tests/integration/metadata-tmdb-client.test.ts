@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { type ErrorCode, isChillyError } from '../../src/domain/errors.js';
 import { type TmdbAttemptFailure, TmdbClient, type TmdbClientOptions } from '../../src/metadata/tmdb-client.js';
-import { type FakeTmdbServer, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
+import { fakeTmdbServerAroundTests, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
 
-let fake: FakeTmdbServer;
+const fake = fakeTmdbServerAroundTests({ clearRequestsBeforeEach: true });
 let delays: number[];
 let failures: TmdbAttemptFailure[];
 
-before(async () => {
-  fake = await startFakeTmdbServer();
-});
-after(async () => {
-  await fake.close();
-});
 beforeEach(() => {
-  fake.requests.length = 0;
   delays = [];
   failures = [];
 });

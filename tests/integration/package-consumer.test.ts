@@ -13,12 +13,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { ensureCliBuilt, REPO_ROOT } from '../helpers/cli-run.js';
 import { createLoopbackSwarm, type LoopbackSwarm } from '../helpers/loopback-swarm.js';
+import { freeLoopbackPort } from '../helpers/ports.js';
 import { sleep, tempDir, waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -55,15 +55,6 @@ function jsonLines(child: ChildProcess): () => Promise<Record<string, unknown>> 
     if (next.done === true) throw new Error(`the consumer ended early; stderr: ${stderr}`);
     return JSON.parse(next.value) as Record<string, unknown>;
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe('chilly-movies installed as a dependency (issue 13)', { timeout: 600_000 }, () => {
@@ -200,7 +191,7 @@ describe('chilly-movies installed as a dependency (issue 13)', { timeout: 600_00
       files: [{ path: 'Carnival.of.Souls.1962.mkv', size: 3 * MiB }],
     });
     try {
-      const port = await freePort();
+      const port = await freeLoopbackPort();
       const home = path.join(work.dir, 'server-home');
       const server = spawn(path.join(consumer, 'node_modules/.bin/chilly'), ['serve'], {
         cwd: consumer,

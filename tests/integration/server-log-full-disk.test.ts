@@ -117,7 +117,7 @@ describe('the request log when stdout cannot be written', () => {
     const script = `
       import { writeSync } from 'node:fs';
       import { startServer } from './src/api/start-server.ts';
-      import { loadConfig } from './src/config.ts';
+      import { loadConfig } from './src/config/resolve-config.ts';
       import { MockDownloader } from './src/downloaders/mock-downloader.ts';
       const config = loadConfig({ CHILLY_DATA_DIR: ${JSON.stringify(work.dir)}, CHILLY_NETWORK: 'loopback' }, { host: '127.0.0.1', port: 0 });
       const server = await startServer({ config, downloader: new MockDownloader({ mediaRoot: config.mediaRoot }) });

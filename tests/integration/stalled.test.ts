@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import type { JobEvent } from '../../src/domain/job-event.js';
 import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorrent-downloader.js';
 import { DownloadService } from '../../src/service/download-service.js';
-import type { JobEvent } from '../../src/service/service-types.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { createLoopbackSwarm, sha256File } from '../helpers/loopback-swarm.js';
 import { tempDir, waitUntil } from '../helpers/wait.js';

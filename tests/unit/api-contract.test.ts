@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createContractAjv, loadContract, routeSchema, toFastifyPath } from '../../src/api/contract.js';
 import { ERROR_CATALOGUE } from '../../src/domain/errors.js';
 import { JOB_STATUSES, SOURCE_TYPES } from '../../src/domain/job.js';
-import { JOB_EVENT_TYPES } from '../../src/service/service-types.js';
+import { JOB_EVENT_TYPES } from '../../src/domain/job-event.js';
 import { assertMatchesContract, checkedInject, validatorFor } from '../helpers/api-contract.js';
 import { type ApiTestServer, createApiTestServer, testMagnet } from '../helpers/api-test-server.js';
 

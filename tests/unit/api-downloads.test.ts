@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Job, JobStatus } from '../../src/domain/job.js';
-import type { JobPage } from '../../src/service/service-types.js';
+import type { JobPage } from '../../src/service/download-service-api.js';
 import { checkedInject } from '../helpers/api-contract.js';
 import { type ApiTestServer, createApiTestServer, makeTorrentFile, testMagnet } from '../helpers/api-test-server.js';
 
@@ -187,6 +187,11 @@ describe('download routes on the real service', () => {
     assert.equal(all.limit, 50);
     assert.equal(all.offset, 0);
     assert.equal(all.total, all.jobs.length);
+    assert.deepEqual(
+      all.jobs.slice(0, 4).map((job) => job.id),
+      ['l4', 'l3', 'l2', 'l1'],
+      'newest first, as the contract says',
+    );
 
     const paused = body<JobPage>(await get('/downloads?status=paused'));
     assert.ok(paused.jobs.every((job) => job.status === 'paused'));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { checkedInject } from '../helpers/api-contract.js';
 import { createApiTestServer } from '../helpers/api-test-server.js';
-import { type FakeTmdbServer, startFakeTmdbServer } from '../helpers/fake-tmdb-server.js';
+import { fakeTmdbServerAroundTests } from '../helpers/fake-tmdb-server.js';
 import { createMetadataApiServer, type MetadataApiServer } from '../helpers/metadata-api-server.js';
 
 type Json = Record<string, unknown>;
@@ -16,11 +16,7 @@ function json<T = Json>(response: { body: string }): T {
   return JSON.parse(response.body) as T;
 }
 
-let fake: FakeTmdbServer;
-before(async () => {
-  fake = await startFakeTmdbServer();
-});
-after(() => fake.close());
+const fake = fakeTmdbServerAroundTests();
 
 describe('metadata routes with a TMDB key', () => {
   let server: MetadataApiServer;

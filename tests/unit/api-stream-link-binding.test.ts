@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { createStreamTokens } from '../../src/api/stream-token.js';
 import { ChillyError } from '../../src/domain/errors.js';
 import type { DownloadService } from '../../src/service/download-service.js';
-import type { JobFileStream } from '../../src/service/service-types.js';
+import type { JobFileStream } from '../../src/service/download-service-api.js';
 import { checkedInject } from '../helpers/api-contract.js';
 import { type ApiTestServer, createApiTestServer, testMagnet } from '../helpers/api-test-server.js';
 

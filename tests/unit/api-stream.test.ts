@@ -14,8 +14,10 @@ import { AuthFailureLimiter } from '../../src/api/security.js';
 import { createStreamTokens, DEFAULT_STREAM_TOKEN_SECONDS } from '../../src/api/stream-token.js';
 import { ChillyError } from '../../src/domain/errors.js';
 import type { Job } from '../../src/domain/job.js';
+import { VIDEO_MEDIA_TYPES } from '../../src/domain/media-types.js';
 import type { DownloadService } from '../../src/service/download-service.js';
-import type { JobFileStream } from '../../src/service/service-types.js';
+import type { JobFileStream } from '../../src/service/download-service-api.js';
+import { isVideoFile } from '../../src/service/job-files.js';
 import { assertMatchesContract, checkedInject, contractPathOf } from '../helpers/api-contract.js';
 import { type ApiTestServer, createApiTestServer, testMagnet } from '../helpers/api-test-server.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -36,6 +38,16 @@ interface ReadRecord {
 }
 
 const CHUNK = 16 * 1024;
+
+/** Adds a job through POST /download/start, as a client would, for a made-up magnet (`testMagnet(magnetSeed)`). */
+function startMagnetJob(server: ApiTestServer, id: string, magnetSeed: string) {
+  return checkedInject(server.app, {
+    method: 'POST',
+    url: '/download/start',
+    headers: server.auth,
+    payload: { id, sourceType: 'torrent', sourceUrn: testMagnet(magnetSeed) },
+  });
+}
 
 function bytesOf(seed: string, length: number): Buffer {
   const out = Buffer.alloc(length);
@@ -216,6 +228,16 @@ describe('stream media types', () => {
     }
   });
 
+  it('serve every file the movie is chosen from as video, and only those', () => {
+    for (const extension of Object.keys(VIDEO_MEDIA_TYPES)) {
+      assert.ok(isVideoFile(`film${extension.toUpperCase()}`), extension);
+      assert.match(mediaTypeOf(`film${extension}`), /^video\//, extension);
+    }
+    for (const [extension, type] of Object.entries(STREAM_MEDIA_TYPES)) {
+      assert.equal(isVideoFile(`film${extension}`), type.startsWith('video/'), extension);
+    }
+  });
+
   it('are exactly the ones the contract documents for 200 and 206', () => {
     const served = [...new Set([...Object.values(STREAM_MEDIA_TYPES), FALLBACK_MEDIA_TYPE])].sort();
     for (const name of ['StreamWhole', 'StreamPart']) {
@@ -308,19 +330,9 @@ describe('stream routes (in-memory files through the real routes)', () => {
     // Many deliberate failures below; the limiter itself is tested on a server of its own.
     server = await createApiTestServer({ authLimiter: new AuthFailureLimiter({ maxFailures: 1_000 }) });
     reads = fakeFiles(server.service, files);
-    const started = await checkedInject(server.app, {
-      method: 'POST',
-      url: '/download/start',
-      headers: server.auth,
-      payload: { id: 'film', sourceType: 'torrent', sourceUrn: testMagnet('stream-film') },
-    });
+    const started = await startMagnetJob(server, 'film', 'stream-film');
     job = JSON.parse(started.body) as Job;
-    await checkedInject(server.app, {
-      method: 'POST',
-      url: '/download/start',
-      headers: server.auth,
-      payload: { id: 'other', sourceType: 'torrent', sourceUrn: testMagnet('stream-other') },
-    });
+    await startMagnetJob(server, 'other', 'stream-other');
   });
   after(() => server.close());
 
@@ -611,12 +623,7 @@ describe('stream routes (in-memory files through the real routes)', () => {
       const own = await createApiTestServer();
       const ownReads = fakeFiles(own.service, files);
       try {
-        await checkedInject(own.app, {
-          method: 'POST',
-          url: '/download/start',
-          headers: own.auth,
-          payload: { id: 'film', sourceType: 'torrent', sourceUrn: testMagnet('close-film') },
-        });
+        await startMagnetJob(own, 'film', 'close-film');
         const ownPort = await own.listen();
         const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
           const request = http.get(
@@ -652,12 +659,7 @@ describe('POST /download/files', () => {
 
   before(async () => {
     server = await createApiTestServer();
-    await checkedInject(server.app, {
-      method: 'POST',
-      url: '/download/start',
-      headers: server.auth,
-      payload: { id: 'box', sourceType: 'torrent', sourceUrn: testMagnet('files-box') },
-    });
+    await startMagnetJob(server, 'box', 'files-box');
   });
   after(() => server.close());
 

@@ -4,18 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
+import { type FakeTerminalRun, runCliInFakeTerminal } from '../helpers/fake-terminal.js';
+import { freeLoopbackPort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/wait.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('chilly (in-process)', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
@@ -26,28 +19,8 @@ describe('chilly (in-process)', () => {
   });
   after(() => work.cleanup());
 
-  async function run(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-    const out = { stdout: '', stderr: '' };
-    const io: CliIo = {
-      stdout: {
-        write: (text) => {
-          out.stdout += text;
-          return true;
-        },
-      },
-      stderr: {
-        write: (text) => {
-          out.stderr += text;
-          return true;
-        },
-      },
-      env: { ...env, ...extraEnv },
-      cwd: work.dir,
-      onInterrupt: () => () => undefined,
-    };
-    const code = await runCli(args, io);
-    return { code, ...out };
-  }
+  const run = (args: string[], extraEnv: Record<string, string> = {}): Promise<FakeTerminalRun> =>
+    runCliInFakeTerminal(args, { env: { ...env, ...extraEnv }, cwd: work.dir });
 
   it('--help and --version exit 0; no command or an unknown one is a usage error (2)', async () => {
     const help = await run(['--help']);
@@ -92,12 +65,7 @@ describe('chilly (in-process)', () => {
   });
 
   it('says the server is not running, with the address it tried', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const server = net.createServer().listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
+    const port = await freeLoopbackPort();
     const dataDir = path.join(work.dir, 'with-token');
     await mkdir(dataDir, { recursive: true });
     await writeFile(path.join(dataDir, 'api-token'), 'a-token-of-sixteen-chars\n', { mode: 0o600 });

@@ -3,49 +3,22 @@
  * and bad input refused in-process. Against a server: tests/integration/cli-search.test.ts.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { before, describe, it } from 'node:test';
 import { formatRating, shortenText } from '../../src/cli/format.js';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+import { type FakeTerminalRun, runCliInFakeTerminal } from '../helpers/fake-terminal.js';
+import { freeLoopbackPort } from '../helpers/ports.js';
 
 let port = 0;
 before(async () => {
-  port = await closedPort();
+  port = await freeLoopbackPort();
 });
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    stdout: {
-      write: (text) => {
-        out.stdout += text;
-        return true;
-      },
-    },
-    stderr: {
-      write: (text) => {
-        out.stderr += text;
-        return true;
-      },
-    },
+function run(args: string[]): Promise<FakeTerminalRun> {
+  return runCliInFakeTerminal(args, {
     // A port nothing listens on: a request that got out would fail with server_unreachable (exit 1).
     env: { HOME: '/nonexistent-chilly-home', CHILLY_PORT: String(port), CHILLY_TOKEN: 'unit-test-token-0123456789' },
     cwd: process.cwd(),
-    onInterrupt: () => () => undefined,
-  };
-  const code = await runCli(args, io);
-  return { code, ...out };
+  });
 }
 
 describe('shortenText', () => {

@@ -9,11 +9,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
 import { createProgressView } from '../../src/cli/progress.js';
 import { emptyProgress, type Job, type JobStatus } from '../../src/domain/job.js';
 import type { MovieSearchPage } from '../../src/metadata/metadata-fetcher.js';
+import { type FakeTerminalRun, runCliInFakeTerminal } from '../helpers/fake-terminal.js';
 
 /**
  * Retitles the terminal (OSC 0 … BEL), clears the screen (CSI 2J), starts a forged `ls` row
@@ -126,12 +125,6 @@ function hostileApi(): http.Server {
   });
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe('the CLI prints untrusted text safely (in-process, hostile fake API)', () => {
   let api: http.Server;
   let port = 0;
@@ -147,23 +140,9 @@ describe('the CLI prints untrusted text safely (in-process, hostile fake API)', 
     await new Promise<void>((resolve) => api.close(() => resolve()));
   });
 
-  async function run(args: string[], tty = false): Promise<Run> {
-    const out = { stdout: '', stderr: '' };
-    const io: CliIo = {
-      stdout: {
-        isTTY: tty,
-        columns: 200,
-        write: (text) => {
-          out.stdout += text;
-          return true;
-        },
-      },
-      stderr: {
-        write: (text) => {
-          out.stderr += text;
-          return true;
-        },
-      },
+  function run(args: string[], tty = false): Promise<FakeTerminalRun> {
+    return runCliInFakeTerminal(args, {
+      stdout: { isTTY: tty, columns: 200 },
       env: {
         HOME: '/nonexistent-chilly-home',
         CHILLY_HOST: '127.0.0.1',
@@ -172,10 +151,7 @@ describe('the CLI prints untrusted text safely (in-process, hostile fake API)', 
         NO_COLOR: '1',
       },
       cwd: process.cwd(),
-      onInterrupt: () => () => undefined,
-    };
-    const code = await runCli(args, io);
-    return { code, ...out };
+    });
   }
 
   it('ls: one row per job, names with their escapes made visible, no forged row', async () => {

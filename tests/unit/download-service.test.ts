@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import type { JobEvent } from '../../src/domain/job-event.js';
 import { MockDownloader } from '../../src/downloaders/mock-downloader.js';
 import { DownloadService, type DownloadServiceOptions } from '../../src/service/download-service.js';
-import type { JobEvent } from '../../src/service/service-types.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { JobsRepository } from '../../src/storage/jobs-repository.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -172,14 +172,28 @@ describe('DownloadService', () => {
     assert.equal(service.eventsSince(events.length + 10), undefined, 'an id from another run means resync');
   });
 
-  test('list filters by status and paginates in queue order', async () => {
+  test('list is newest first (ties in the order added), filters and paginates; the queue still starts oldest first', async () => {
     const { service } = await open({ maxActiveDownloads: 1 });
-    for (let n = 1; n <= 5; n++) await service.add({ id: `l${n}`, sourceType: 'torrent', sourceUrn: magnet(n) });
+    for (let n = 1; n <= 5; n++) {
+      await service.add({ id: `l${n}`, sourceType: 'torrent', sourceUrn: magnet(n) });
+      if (n !== 3) clock.advance(1); // l3 and l4 are added in the same millisecond
+    }
+    assert.deepEqual(
+      service.list().jobs.map((j) => j.id),
+      ['l5', 'l4', 'l3', 'l2', 'l1'],
+    );
     const queued = service.list({ status: ['queued'], limit: 2, offset: 1 });
     assert.equal(queued.total, 4);
     assert.deepEqual(
       queued.jobs.map((j) => j.id),
-      ['l3', 'l4'],
+      ['l4', 'l3'],
+    );
+    // A free slot goes to the job that has waited longest, whatever the listing order.
+    await service.pause('l1');
+    assert.equal(service.get('l2').status, 'downloading');
+    assert.deepEqual(
+      ['l3', 'l4', 'l5'].map((id) => service.get(id).status),
+      ['queued', 'queued', 'queued'],
     );
     assert.throws(() => service.list({ limit: 0 }), { code: 'validation_failed' });
     assert.throws(() => service.list({ limit: 501 }), { code: 'validation_failed' });

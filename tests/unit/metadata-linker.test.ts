@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ChillyError } from '../../src/domain/errors.js';
 import { emptyProgress, type Job } from '../../src/domain/job.js';
+import type { JobEvent, JobEventType } from '../../src/domain/job-event.js';
 import { MetadataService } from '../../src/metadata/metadata-service.js';
 import { MockMetadataFetcher } from '../../src/metadata/mock-metadata-fetcher.js';
+import type { ListJobsQuery } from '../../src/service/download-service-api.js';
 import { libraryPage } from '../../src/service/library.js';
 import { jobMovieOf, type LinkableService, MovieLinker } from '../../src/service/movie-linker.js';
-import type { JobEvent, JobEventType, ListJobsQuery } from '../../src/service/service-types.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 import { MovieLinksRepository } from '../../src/storage/movie-links-repository.js';
 

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import type { ChillyError } from '../../src/domain/errors.js';
 import { isChillyError } from '../../src/domain/errors.js';
 import type { Job, JobInput } from '../../src/domain/job.js';
+import type { Downloader } from '../../src/downloaders/downloader.js';
 import { MockDownloader, type MockDownloaderOptions } from '../../src/downloaders/mock-downloader.js';
+import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorrent-downloader.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { singleFileInfo, torrentBytes } from '../helpers/torrent-bytes.js';
+import { tempDir } from '../helpers/wait.js';
 
 const HASH = '0123456789abcdef0123456789abcdef01234567';
 const MAGNET = `magnet:?xt=urn:btih:${HASH}&dn=Night+of+the+Living+Dead`;
+const TORRENT = torrentBytes(singleFileInfo(Buffer.alloc(40_000, 1)));
 
 // 400 B/s at 250 ms ticks is 100 bytes a tick: a 1000-byte job completes on the 10th tick.
 function setup(options: MockDownloaderOptions = {}) {
@@ -57,8 +64,9 @@ describe('MockDownloader', () => {
     const second = setup();
     const a = await first.downloader.start(input('abc'));
     const b = await second.downloader.start(input('other'));
+    assert.equal(a.infoHash, HASH, "a magnet's info-hash is its btih");
     assert.equal(a.infoHash, b.infoHash);
-    assert.equal(a.progress.bytesTotal, 300);
+    assert.equal(first.downloader.get('abc')?.progress.bytesTotal, 300);
   });
 
   test('pause stops progress and resume continues from the same bytes', async () => {
@@ -127,14 +135,22 @@ describe('MockDownloader', () => {
     await rejectsWith(downloader.start(wrongType), 'invalid_source');
     assert.deepEqual(events, []);
 
+    await rejectsWith(downloader.start(input('c', '/films/Metropolis.torrent')), 'torrent_file_unreadable');
+    await rejectsWith(
+      downloader.start({ id: 'd', sourceType: 'torrent', torrentFile: new Uint8Array([1, 2]) }),
+      'invalid_torrent',
+    );
+    assert.deepEqual(events, []);
+
     await downloader.start(input('a', HASH));
     await downloader.start(input('b', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'));
-    const fromPath = await downloader.start(input('c', '/films/Metropolis.torrent'));
-    assert.equal(fromPath.name, 'Metropolis');
-    const fromBytes = await downloader.start({ id: 'd', sourceType: 'torrent', torrentFile: new Uint8Array([1, 2]) });
+    const fromBytes = await downloader.start({ id: 'd', sourceType: 'torrent', torrentFile: TORRENT });
     assert.equal(fromBytes.sourceUrn, `torrent:${fromBytes.infoHash}`);
+    assert.equal(fromBytes.name, 'film.mkv');
+    assert.equal(downloader.get('d')?.progress.bytesTotal, 40_000, "a .torrent's own size");
     await rejectsWith(downloader.start(input('a')), 'duplicate_job');
-    assert.equal(downloader.list().length, 4);
+    await rejectsWith(downloader.start(input('e', HASH)), 'duplicate_torrent');
+    assert.equal(downloader.list().length, 3);
   });
 
   test('get and list return snapshots, not internal state', async () => {
@@ -179,9 +195,9 @@ describe('MockDownloader', () => {
   test('destroy clears every timer, is idempotent, and later calls reject', async () => {
     const { clock, downloader } = setup();
     await downloader.start(input('a'));
-    await downloader.start(input('b'));
+    await downloader.start(input('b', '1'.repeat(40)));
     await downloader.pause('b');
-    await downloader.start(input('c'));
+    await downloader.start(input('c', '2'.repeat(40)));
     assert.equal(clock.intervals.size, 2);
     await downloader.destroy();
     await downloader.destroy();
@@ -189,4 +205,119 @@ describe('MockDownloader', () => {
     await rejectsWith(downloader.start(input('d')), 'downloader_destroyed');
     await rejectsWith(downloader.pause('a'), 'downloader_destroyed');
   });
+});
+
+describe('MockDownloader and the real driver read a source the same way', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let real: WebTorrentDownloader;
+  let mock: MockDownloader;
+  /** A real single-file torrent (announcing to a closed loopback port), as bytes and as a file. */
+  const torrent = torrentBytes(singleFileInfo(Buffer.alloc(40_000, 3), { name: Buffer.from('Metropolis (1927).mkv') }));
+  let torrentPath = '';
+  let notATorrent = '';
+
+  before(async () => {
+    work = await tempDir();
+    real = new WebTorrentDownloader({ mediaRoot: path.join(work.dir, 'real'), network: 'loopback' });
+    mock = new MockDownloader({ clock: new FakeClock(), mediaRoot: path.join(work.dir, 'mock'), totalBytes: 1000 });
+    torrentPath = path.join(work.dir, 'Not The Name.torrent');
+    await writeFile(torrentPath, torrent);
+    notATorrent = path.join(work.dir, 'fake.torrent');
+    await writeFile(notATorrent, 'd4:spam4:eggse');
+  });
+  after(async () => {
+    await real.destroy();
+    await mock.destroy();
+    await work.cleanup();
+  });
+
+  /** What a start tells about the source: the job's identity, or the error's code. */
+  async function outcome(downloader: Downloader, input: JobInput): Promise<Record<string, unknown>> {
+    try {
+      const job = await downloader.start(input);
+      await downloader.cancel(job.id);
+      return { infoHash: job.infoHash, name: job.name, sourceUrn: job.sourceUrn };
+    } catch (error) {
+      return { code: (error as { code?: unknown }).code };
+    }
+  }
+
+  const hex = (n: number) => n.toString(16).repeat(40).slice(0, 40);
+  const cases: Array<[string, () => unknown, Record<string, unknown>?]> = [
+    [
+      'a magnet: its btih, its dn',
+      () => ({ id: 'm', sourceType: 'torrent', sourceUrn: `magnet:?xt=urn:btih:${hex(1)}&dn=Nosferatu` }),
+      { infoHash: hex(1), name: 'Nosferatu' },
+    ],
+    [
+      'a magnet with an upper-case hash',
+      () => ({ id: 'mu', sourceType: 'torrent', sourceUrn: `magnet:?xt=urn:btih:${'ABCDEF0123'.repeat(4)}` }),
+      { infoHash: 'abcdef0123'.repeat(4), name: undefined },
+    ],
+    [
+      'a bare hex info-hash',
+      () => ({ id: 'h', sourceType: 'torrent', sourceUrn: hex(2) }),
+      { infoHash: hex(2), name: undefined },
+    ],
+    [
+      'a bare base32 info-hash',
+      () => ({ id: 'b', sourceType: 'torrent', sourceUrn: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567' }),
+      { infoHash: '00443214c74254b635cf84653a56d7c675be77df' },
+    ],
+    [
+      "a .torrent path (read: the name is the torrent's)",
+      () => ({ id: 'p', sourceType: 'torrent', sourceUrn: torrentPath }),
+      { name: 'Metropolis (1927).mkv' },
+    ],
+    [
+      '.torrent bytes',
+      () => ({ id: 't', sourceType: 'torrent', torrentFile: torrent }),
+      { name: 'Metropolis (1927).mkv' },
+    ],
+    [
+      'a magnet with a short hash',
+      () => ({ id: 'x', sourceType: 'torrent', sourceUrn: 'magnet:?xt=urn:btih:1234' }),
+      { code: 'invalid_magnet' },
+    ],
+    [
+      'a magnet without xt',
+      () => ({ id: 'x', sourceType: 'torrent', sourceUrn: 'magnet:?dn=Movie' }),
+      { code: 'invalid_magnet' },
+    ],
+    [
+      'a magnet with a non-hex 40-character hash',
+      () => ({ id: 'x', sourceType: 'torrent', sourceUrn: `magnet:?xt=urn:btih:${'z'.repeat(40)}` }),
+      { code: 'invalid_magnet' },
+    ],
+    [
+      'a missing .torrent file',
+      () => ({ id: 'x', sourceType: 'torrent', sourceUrn: '/nonexistent/film.torrent' }),
+      { code: 'torrent_file_unreadable' },
+    ],
+    [
+      'a file that is not a torrent',
+      () => ({ id: 'x', sourceType: 'torrent', sourceUrn: notATorrent }),
+      { code: 'invalid_torrent' },
+    ],
+    [
+      'garbage .torrent bytes',
+      () => ({ id: 'x', sourceType: 'torrent', torrentFile: Buffer.from('not bencode') }),
+      { code: 'invalid_torrent' },
+    ],
+    [
+      'a remote .torrent URL',
+      () => ({ id: 'x', sourceType: 'torrent', sourceUrn: 'https://example.org/film.torrent' }),
+      { code: 'invalid_source' },
+    ],
+    ['an empty source', () => ({ id: 'x', sourceType: 'torrent', sourceUrn: '  ' }), { code: 'invalid_source' }],
+    ['no job at all', () => null, { code: 'validation_failed' }],
+  ];
+  for (const [label, input, expected] of cases) {
+    test(label, async () => {
+      const fromReal = await outcome(real, input() as JobInput);
+      const fromMock = await outcome(mock, input() as JobInput);
+      assert.deepEqual(fromMock, fromReal);
+      for (const [key, value] of Object.entries(expected ?? {})) assert.deepEqual(fromReal[key], value, key);
+    });
+  }
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isNetworkMode } from '../../src/domain/network-mode.js';
 import { webTorrentClientOptions } from '../../src/downloaders/webtorrent/client-options.js';
-import { isNetworkMode } from '../../src/network.js';
 
 test('loopback turns every public-network feature off', () => {
   const options = webTorrentClientOptions({ network: 'loopback' });

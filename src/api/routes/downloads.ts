@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JobStatus, SourceType } from '../../domain/job.js';
-import type { AddJobResult, DownloadServiceApi } from '../../service/service-types.js';
+import type { AddJobResult, DownloadServiceApi } from '../../service/download-service-api.js';
 import { routeSchema } from '../contract.js';
 
 export interface DownloadRoutesOptions {

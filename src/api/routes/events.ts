@@ -5,7 +5,8 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { DownloadServiceApi, JobEvent } from '../../service/service-types.js';
+import type { JobEvent } from '../../domain/job-event.js';
+import type { DownloadServiceApi } from '../../service/download-service-api.js';
 import { routeSchema } from '../contract.js';
 
 export interface EventRoutesOptions {

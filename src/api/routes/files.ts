@@ -3,7 +3,7 @@
  * The service checks the indexes against the job's files and persists the choice.
  */
 import type { FastifyInstance } from 'fastify';
-import type { DownloadServiceApi, FileOptions } from '../../service/service-types.js';
+import type { DownloadServiceApi, FileOptions } from '../../service/download-service-api.js';
 import { routeSchema } from '../contract.js';
 
 interface FileOptionsBody {

@@ -3,9 +3,9 @@
  * Served from the database alone (works offline and without a TMDB key).
  */
 import type { FastifyInstance } from 'fastify';
-import type { MovieInfo } from '../../metadata/metadata-fetcher.js';
+import type { MovieInfo } from '../../domain/movie.js';
+import type { DownloadServiceApi } from '../../service/download-service-api.js';
 import { libraryPage } from '../../service/library.js';
-import type { DownloadServiceApi } from '../../service/service-types.js';
 import { routeSchema } from '../contract.js';
 
 export interface LibraryRoutesOptions {

@@ -14,9 +14,10 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChillyError } from '../../domain/errors.js';
 import type { Job } from '../../domain/job.js';
+import { VIDEO_MEDIA_TYPES } from '../../domain/media-types.js';
+import type { DownloadServiceApi, JobFileStream } from '../../service/download-service-api.js';
 import { mainFileIndex } from '../../service/job-files.js';
-import type { DownloadServiceApi, JobFileStream } from '../../service/service-types.js';
-import { routeSchema } from '../contract.js';
+import { routeSchema, toFastifyPath } from '../contract.js';
 import { sendError } from '../errors.js';
 import { type AuthFailureLimiter, createTokenCheck } from '../security.js';
 import type { StreamSubject, StreamTokenCheck, StreamTokens } from '../stream-token.js';
@@ -38,21 +39,7 @@ export interface StreamRoutesOptions {
  * The contract lists exactly these types (a test keeps the two equal).
  */
 export const STREAM_MEDIA_TYPES: Readonly<Record<string, string>> = {
-  '.mkv': 'video/x-matroska',
-  '.mk3d': 'video/x-matroska',
-  '.mp4': 'video/mp4',
-  '.m4v': 'video/mp4',
-  '.webm': 'video/webm',
-  '.avi': 'video/x-msvideo',
-  '.mov': 'video/quicktime',
-  '.wmv': 'video/x-ms-wmv',
-  '.mpg': 'video/mpeg',
-  '.mpeg': 'video/mpeg',
-  '.ts': 'video/mp2t',
-  '.m2ts': 'video/mp2t',
-  '.flv': 'video/x-flv',
-  '.ogv': 'video/ogg',
-  '.3gp': 'video/3gpp',
+  ...VIDEO_MEDIA_TYPES,
   '.mka': 'audio/x-matroska',
   '.mp3': 'audio/mpeg',
   '.m4a': 'audio/mp4',
@@ -143,7 +130,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRoutesOp
   // Players keep connections open for as long as the film lasts; closing the server ends them.
   app.addHook('preClose', async () => {
     for (const stream of open) {
-      stream.controller.abort(new ChillyError('downloader_destroyed', 'The server is shutting down.'));
+      stream.controller.abort(new ChillyError('shutting_down', 'The server is shutting down.'));
       stream.reply.raw.destroy();
     }
   });
@@ -215,26 +202,18 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRoutesOp
   };
 
   const config = { public: true };
-  app.get<{ Params: StreamParams }>(
-    '/stream/:id',
-    { config, onRequest: authorise, schema: routeSchema('get', '/stream/{id}') },
-    serve,
-  );
-  app.head<{ Params: StreamParams }>(
-    '/stream/:id',
-    { config, onRequest: authorise, schema: routeSchema('head', '/stream/{id}') },
-    serve,
-  );
-  app.get<{ Params: StreamParams }>(
-    '/stream/:id/files/:index',
-    { config, onRequest: authorise, schema: routeSchema('get', '/stream/{id}/files/{index}') },
-    serve,
-  );
-  app.head<{ Params: StreamParams }>(
-    '/stream/:id/files/:index',
-    { config, onRequest: authorise, schema: routeSchema('head', '/stream/{id}/files/{index}') },
-    serve,
-  );
+  for (const openApiPath of ['/stream/{id}', '/stream/{id}/files/{index}'] as const) {
+    for (const method of ['GET', 'HEAD'] as const) {
+      app.route<{ Params: StreamParams }>({
+        method,
+        url: toFastifyPath(openApiPath),
+        config,
+        onRequest: authorise,
+        schema: routeSchema(method, openApiPath),
+        handler: serve,
+      });
+    }
+  }
 
   app.get<{ Params: { id: string }; Querystring: { fileIndex?: number } }>(
     '/download/stream-url/:id',

@@ -1,5 +1,7 @@
 /** `chilly token` (for scripts: `curl -H "Authorization: Bearer $(chilly token)"`) and `chilly config`. */
-import { describeSource, maskedConfig, SETTINGS, settingValue } from '../../config.js';
+import { describeSource } from '../../config/config-source.js';
+import { maskedConfig, settingValue } from '../../config/masked-config.js';
+import { SETTINGS } from '../../config/settings.js';
 import { readClientToken, tokenFilePath } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { renderTable } from '../format.js';

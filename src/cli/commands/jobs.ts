@@ -29,6 +29,9 @@ export async function runList(ctx: CommandContext, options: ListOptions): Promis
   const limit = options.limit === undefined ? undefined : parsePositive('--limit', options.limit);
   const api = await connect(ctx.config());
   const jobs: Job[] = [];
+  // Newest first: a job added while the pages are read pushes the rest down, so a job at the end
+  // of one page can come again at the start of the next.
+  const seen = new Set<string>();
   const wanted = limit ?? MAX_LISTED;
   for (let offset = 0; jobs.length < wanted; ) {
     const page = await api.call(
@@ -36,7 +39,10 @@ export async function runList(ctx: CommandContext, options: ListOptions): Promis
         params: { query: { status, limit: Math.min(PAGE_SIZE, wanted - jobs.length), offset } },
       }),
     );
-    jobs.push(...page.jobs);
+    for (const job of page.jobs) {
+      if (!seen.has(job.id)) jobs.push(job);
+      seen.add(job.id);
+    }
     offset += page.jobs.length;
     if (page.jobs.length === 0 || offset >= page.total) break;
   }

@@ -5,6 +5,7 @@
 import { startServer } from '../../api/start-server.js';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT, println } from '../io.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** A stuck close must not keep the process alive forever. */
 const CLOSE_DEADLINE_MS = 15_000;
@@ -21,8 +22,9 @@ export async function runServe(ctx: CommandContext): Promise<number> {
   try {
     const server = await startServer({
       config,
+      // Engine warnings carry a remote tracker's words: nothing raw reaches the terminal.
       onWarning: (message, cause) =>
-        println(io.stderr, `warning: ${message}${cause instanceof Error ? ` ${cause.message}` : ''}`),
+        println(io.stderr, terminalSafe(`warning: ${message}${cause instanceof Error ? ` ${cause.message}` : ''}`)),
     });
     println(io.stdout, `Chilly Movies API listening on ${server.url} (docs: ${server.url}/docs)`);
     println(

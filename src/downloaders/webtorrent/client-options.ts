@@ -1,7 +1,17 @@
+import type { NetworkMode } from '../../domain/network-mode.js';
 import type { WebTorrentOptions } from '../../engine/bittorrent-engine.js';
-import type { EngineNetworkOptions } from '../../network.js';
 
-/** The WebTorrent client's options for a network mode (see network.ts). */
+/** What the WebTorrent client is told about the network. */
+export interface EngineNetworkOptions {
+  network: NetworkMode;
+  /** Port for incoming peer connections; 0 picks a free one. */
+  torrentPort?: number;
+  /** uTP next to TCP. Defaults to on for `public`, off for `loopback` where it only adds overhead. */
+  utp?: boolean;
+  maxConnections?: number;
+}
+
+/** The WebTorrent client's options for a network mode (see src/domain/network-mode.ts). */
 export function webTorrentClientOptions(options: EngineNetworkOptions): WebTorrentOptions {
   const publicFeatures = options.network === 'public';
   return {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
+import { DEFAULT_MEDIA_FOLDER, DEFAULTS } from '../../config/defaults.js';
 import { type MediaAccess, modesFor, removeCreated } from '../../disk/confined-files.js';
 import {
   assertSameFolder,
@@ -11,11 +12,11 @@ import {
 import { MediaRoot } from '../../disk/media-root.js';
 import { ChillyError, type ErrorCode, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
+import type { NetworkMode } from '../../domain/network-mode.js';
 import type { Torrent, WebTorrent } from '../../engine/bittorrent-engine.js';
-import type { ParsedTorrent } from '../../engine/torrent-codec.js';
-import type { EngineNetworkOptions, NetworkMode } from '../../network.js';
 import { planFileLayout } from '../../torrent/file-layout.js';
 import { checkInfoDictionary } from '../../torrent/info-dictionary.js';
+import type { ParsedTorrent } from '../../torrent/parsed-torrent.js';
 import { assertFreeSpace, bytesStillNeeded, type TorrentLayout } from '../disk-space.js';
 import type {
   CancelOptions,
@@ -34,8 +35,9 @@ import {
   resolveTorrentSource,
   type TorrentSource,
 } from '../torrent-source.js';
-import { webTorrentClientOptions } from './client-options.js';
+import { type EngineNetworkOptions, webTorrentClientOptions } from './client-options.js';
 import { ConfinedChunkStore, type ConfinedStoreOptions } from './confined-chunk-store.js';
+import { WarningThrottle } from './engine-warnings.js';
 import { applySelection, selectedFilesDone } from './piece-selection.js';
 import { TorrentRangeWaiter } from './range-waiter.js';
 import { progressOf } from './torrent-progress.js';
@@ -71,6 +73,12 @@ export interface WebTorrentDownloaderOptions {
   stalledAfterMs?: number;
   /** How often the folders of running jobs are checked for deletion or unmounting. Default 2 s. */
   folderCheckMs?: number;
+  /**
+   * Told the engine's warnings (an unreachable tracker, a misbehaving peer), one line each, prefixed
+   * with the job's id; the same warning again is left out for a while (see engine-warnings.ts).
+   * The text may hold a remote tracker's words: make it safe before printing it to a terminal.
+   */
+  onWarning?: (message: string) => void;
 }
 
 interface JobRecord {
@@ -149,11 +157,14 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   /** The engine's client class, once loadEngine() has been awaited (every path to attach() does). */
   private WebTorrentClient: EngineModule['WebTorrent'] | undefined;
   private destroyed: Promise<void> | undefined;
+  private readonly onWarning: ((message: string) => void) | undefined;
+  private readonly warnings = new WarningThrottle();
 
   constructor(options: WebTorrentDownloaderOptions = {}) {
     super();
-    this.mediaRoot = path.resolve(options.mediaRoot ?? './media');
-    this.network = options.network ?? 'public';
+    this.onWarning = options.onWarning;
+    this.mediaRoot = path.resolve(options.mediaRoot ?? DEFAULT_MEDIA_FOLDER);
+    this.network = options.network ?? DEFAULTS.network;
     this.progressIntervalMs = options.progressIntervalMs ?? 250;
     this.stalledAfterMs = options.stalledAfterMs ?? 30_000;
     this.folderCheckMs = options.folderCheckMs ?? 2_000;
@@ -232,7 +243,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     }
     this.starting.add(id);
     try {
-      const source = await resolveTorrentSource(input);
+      const source = options.source ?? (await resolveTorrentSource(input));
       this.assertAlive();
       const owner = [...this.records.values()].find((r) => r.source.infoHash === source.infoHash);
       if (owner !== undefined) {
@@ -243,7 +254,6 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       }
       const resume = await usableResumeState(options.resume, source.infoHash);
       const parsed = source.kind === 'torrent' ? source.parsed : resume?.parsed;
-      if (parsed?.info !== undefined) assertSafeTorrentPaths(parsed.info);
       const layout = parsed?.info === undefined ? undefined : planFileLayout(parsed.info);
       const diskPaths =
         layout === undefined
@@ -449,6 +459,18 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     return run;
   }
 
+  private warn(id: string, warning: unknown): void {
+    if (this.onWarning === undefined) return;
+    const line = this.warnings.admit(id, warning);
+    if (line === undefined) return;
+    try {
+      // The line holds the warning's text and causes already; a stack says nothing more here.
+      this.onWarning(line);
+    } catch {
+      // A logger that throws must not take the engine's event down with it.
+    }
+  }
+
   private engine(): WebTorrent {
     if (this.client === undefined) {
       if (this.WebTorrentClient === undefined) throw new Error('the engine is used before it was loaded');
@@ -526,8 +548,10 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     torrent.on('error', (error: unknown) => {
       if (record.torrent === torrent) this.fail(record, error);
     });
-    // Tracker and peer warnings are routine on real swarms; the job carries on.
-    torrent.on('warning', () => undefined);
+    // Tracker and peer warnings are routine on real swarms: the job carries on, the log is told.
+    torrent.on('warning', (warning: unknown) => {
+      if (record.torrent === torrent) this.warn(record.job.id, warning);
+    });
     this.startProgressTimer(record);
     this.startFolderChecks();
   }

@@ -1,13 +1,12 @@
 /**
  * The one typed configuration, read once and passed down. Layers, later ones winning:
- * defaults ← config file (JSON) ← environment (`CHILLY_*`, `TMDB_*`) ← command-line flags.
- * Nothing else in the backend reads `process.env`: callers hand their environment in.
- *
- * This module is the entry point and does the layering; the pieces live beside it:
- * config-settings.ts (SETTINGS, and checking a value of each kind), config-file.ts (finding,
- * reading and checking the config file) and config-paths.ts (the per-user folders).
+ * defaults (SETTINGS) ← config file (JSON) ← environment (`CHILLY_*`, `TMDB_*`) ← command-line
+ * flags ← the caller's overrides. Nothing else in the backend reads `process.env`: callers hand
+ * their environment in.
  */
 import path from 'node:path';
+import type { ChillyConfig } from './chilly-config.js';
+import { closestName } from './closest-name.js';
 import {
   type ConfigFileInfo,
   locateConfigFile,
@@ -15,52 +14,12 @@ import {
   readableByOthers,
   readConfigFile,
 } from './config-file.js';
-import { defaultDataDir, type Environment, nonEmptyString } from './config-paths.js';
-import { type ConfigSource, closestName, SETTINGS, type SettingKey, settingFromText } from './config-settings.js';
-import type { NetworkMode } from './network.js';
-
-export type { ConfigFileInfo } from './config-file.js';
-export { appPaths, CONFIG_FILE_NAME, defaultConfigFile, defaultDataDir, type Environment } from './config-paths.js';
-export {
-  ConfigError,
-  type ConfigSource,
-  describeSource,
-  SETTINGS,
-  type SettingKey,
-  type SettingSpec,
-} from './config-settings.js';
-
-export interface SeedingPolicy {
-  /** Stop seeding a completed job once uploaded/size reaches this. 0 turns seeding off. */
-  ratio: number;
-  /** Stop seeding a completed job after this many minutes. 0 turns seeding off. */
-  minutes: number;
-}
-
-export interface ChillyConfig {
-  host: string;
-  port: number;
-  /** Database, API token and caches. */
-  dataDir: string;
-  /** Downloads; each job gets `<mediaRoot>/<job id>/`. */
-  mediaRoot: string;
-  network: NetworkMode;
-  maxActiveDownloads: number;
-  seeding: SeedingPolicy;
-  /** Overrides the generated API token when set. */
-  token: string | undefined;
-  /** Host names (besides localhost, 127.0.0.1, [::1]) that requests may address. */
-  allowedHosts: string[];
-  /** Browser origins allowed by CORS (e.g. the UI's dev server). No wildcard. */
-  allowedOrigins: string[];
-  /** Port for incoming BitTorrent connections; 0 picks a free one. */
-  torrentPort: number;
-  tmdb: { apiKey: string | undefined; readToken: string | undefined; baseUrl: string };
-  metadata: {
-    /** Look new downloads up on TMDB without being asked (only when a TMDB key or token is set). */
-    autoIdentify: boolean;
-  };
-}
+import type { ConfigSource } from './config-source.js';
+import { MEDIA_FOLDER_NAME } from './defaults.js';
+import { type Environment, nonEmptyString } from './environment.js';
+import { settingFromText } from './setting-values.js';
+import { SETTINGS, type SettingKey } from './settings.js';
+import { defaultDataDir } from './user-folders.js';
 
 /** Raw flag values by setting key, as the command line gave them (strings). */
 export type ConfigFlags = Partial<Record<SettingKey, string>>;
@@ -139,32 +98,31 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
   }
 
   const sources = {} as Record<SettingKey, ConfigSource>;
-  const pick = <T>(key: SettingKey, fallback: () => T): T => {
+  /** The value a layer set; else `computed()`, for the defaults worked out here; else the default in SETTINGS. */
+  const pick = <T>(key: SettingKey, computed?: () => T): T => {
     const entry = values.get(key);
     sources[key] = entry?.source ?? { kind: 'default' };
-    return entry === undefined ? fallback() : (entry.value as T);
+    if (entry !== undefined) return entry.value as T;
+    return computed === undefined ? (fixedDefault(key) as T) : computed();
   };
 
   const dataDir = pick('dataDir', () => defaultDataDir(env, platform));
   const config: ChillyConfig = {
-    host: pick('host', () => '127.0.0.1'),
-    port: pick('port', () => 3000),
+    host: pick('host'),
+    port: pick('port'),
     dataDir,
     // The server keeps downloads beside its database unless told otherwise, so one folder holds everything.
-    mediaRoot: pick('mediaRoot', () => path.join(dataDir, 'media')),
-    network: pick('network', (): NetworkMode => 'public'),
-    maxActiveDownloads: pick('maxActiveDownloads', () => 3),
-    seeding: { ratio: pick('seeding.ratio', () => 1), minutes: pick('seeding.minutes', () => 60) },
+    mediaRoot: pick('mediaRoot', () => path.join(dataDir, MEDIA_FOLDER_NAME)),
+    network: pick('network'),
+    maxActiveDownloads: pick('maxActiveDownloads'),
+    seeding: { ratio: pick('seeding.ratio'), minutes: pick('seeding.minutes') },
+    // Unset: the server generates one into the data folder (src/api/token.ts).
     token: pick('token', (): string | undefined => undefined),
-    allowedHosts: pick('allowedHosts', (): string[] => []),
-    allowedOrigins: pick('allowedOrigins', (): string[] => []),
-    torrentPort: pick('torrentPort', () => 0),
-    tmdb: {
-      apiKey: pick('tmdb.apiKey', (): string | undefined => undefined),
-      readToken: pick('tmdb.readToken', (): string | undefined => undefined),
-      baseUrl: pick('tmdb.baseUrl', () => 'https://api.themoviedb.org/3'),
-    },
-    metadata: { autoIdentify: pick('metadata.autoIdentify', () => true) },
+    allowedHosts: pick('allowedHosts'),
+    allowedOrigins: pick('allowedOrigins'),
+    torrentPort: pick('torrentPort'),
+    tmdb: { apiKey: pick('tmdb.apiKey'), readToken: pick('tmdb.readToken'), baseUrl: pick('tmdb.baseUrl') },
+    metadata: { autoIdentify: pick('metadata.autoIdentify') },
   };
   const overrides = options.overrides ?? {};
   for (const key of Object.keys(overrides)) {
@@ -175,26 +133,11 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
   return { config: { ...config, ...overrides }, sources, file, warnings };
 }
 
-/** The configuration as it may be shown: a secret that is set becomes `********`, one that is not, null. */
-export function maskedConfig(config: ChillyConfig): Record<string, unknown> {
-  const copy = structuredClone(config) as unknown as Record<string, unknown>;
-  for (const spec of SETTINGS) {
-    if (!('secret' in spec) || !spec.secret) continue;
-    const parts = spec.key.split('.');
-    const last = parts.pop() ?? spec.key;
-    let holder: Record<string, unknown> | undefined = copy;
-    for (const part of parts) holder = holder?.[part] as Record<string, unknown> | undefined;
-    // null (not undefined) so that JSON output still lists the key.
-    if (holder !== undefined) holder[last] = holder[last] === undefined ? null : '********';
-  }
-  return copy;
-}
-
-/** A setting's value in a ChillyConfig, by dotted key. */
-export function settingValue(config: ChillyConfig | Record<string, unknown>, key: SettingKey): unknown {
-  let value: unknown = config;
-  for (const part of key.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
-  return value;
+/** A setting's fixed default from SETTINGS; a list as a fresh copy, so a caller cannot change the catalogue's. */
+function fixedDefault(key: SettingKey): unknown {
+  const fallback = SETTINGS.find((spec) => spec.key === key)?.default;
+  if (fallback === undefined || !('value' in fallback)) throw new Error(`The setting ${key} has no fixed default.`);
+  return typeof fallback.value === 'object' ? [...fallback.value] : fallback.value;
 }
 
 const KNOWN_VARIABLES = [...SETTINGS.map((s) => s.env), 'CHILLY_CONFIG'];

@@ -4,8 +4,12 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { defaultConfigFile, type Environment, expandHome, nonEmptyString } from './config-paths.js';
-import { ConfigError, closestName, SETTINGS, type SettingKey, settingFromJson } from './config-settings.js';
+import { closestName } from './closest-name.js';
+import { ConfigError } from './config-error.js';
+import { type Environment, nonEmptyString } from './environment.js';
+import { settingFromJson } from './setting-values.js';
+import { SETTINGS, type SettingKey } from './settings.js';
+import { defaultConfigFile, expandHome } from './user-folders.js';
 
 export interface ConfigFileInfo {
   path: string;

@@ -11,12 +11,3 @@ export type NetworkMode = (typeof NETWORK_MODES)[number];
 export function isNetworkMode(value: unknown): value is NetworkMode {
   return typeof value === 'string' && (NETWORK_MODES as readonly string[]).includes(value);
 }
-
-export interface EngineNetworkOptions {
-  network: NetworkMode;
-  /** Port for incoming peer connections; 0 picks a free one. */
-  torrentPort?: number;
-  /** uTP next to TCP. Defaults to on for `public`, off for `loopback` where it only adds overhead. */
-  utp?: boolean;
-  maxConnections?: number;
-}

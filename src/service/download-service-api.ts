@@ -1,4 +1,10 @@
+/**
+ * What the download service offers its callers (the API, the CLI's embedded download, a library
+ * user): its requests, answers and events. Implemented by DownloadService.
+ */
+
 import type { Job, JobInput, JobStatus } from '../domain/job.js';
+import type { JobEvent } from '../domain/job-event.js';
 
 /** What a caller asks the service to download. Same shape as the seed's `POST /download/start` body. */
 export type AddJobRequest = Pick<JobInput, 'id' | 'sourceType' | 'sourceUrn' | 'torrentFile'>;
@@ -23,32 +29,6 @@ export interface JobPage {
   total: number;
   limit: number;
   offset: number;
-}
-
-export const JOB_EVENT_TYPES = [
-  'added',
-  'updated',
-  'queued',
-  'started',
-  'progress',
-  /** No data arrived for a while; the job is `downloading` again (in a `progress` event) once some does. */
-  'stalled',
-  'paused',
-  'resumed',
-  'completed',
-  'seeding_stopped',
-  'error',
-  'files_missing',
-  'cancelled',
-] as const;
-export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
-
-/** One thing that happened to one job. `id` increases by one per event for the life of the process. */
-export interface JobEvent {
-  id: number;
-  type: JobEventType;
-  job: Job;
-  at: string;
 }
 
 /** One file of a job, readable while it downloads. */
@@ -87,6 +67,7 @@ export interface DownloadServiceApi {
   resume(id: string): Promise<Job>;
   cancel(id: string, options?: { keepData?: boolean }): Promise<Job>;
   get(id: string): Job;
+  /** Jobs newest first (by when each was added), filtered and paginated. */
   list(query?: ListJobsQuery): JobPage;
   /**
    * Events after `lastEventId`, oldest first, for SSE reconnects; undefined when some of them

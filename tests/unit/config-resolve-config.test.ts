@@ -2,15 +2,10 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  appPaths,
-  ConfigError,
-  loadConfig,
-  maskedConfig,
-  type ResolveConfigOptions,
-  resolveConfig,
-  SETTINGS,
-} from '../../src/config.js';
+import { ConfigError } from '../../src/config/config-error.js';
+import { maskedConfig } from '../../src/config/masked-config.js';
+import { loadConfig, type ResolveConfigOptions, resolveConfig } from '../../src/config/resolve-config.js';
+import { SETTINGS } from '../../src/config/settings.js';
 import { tempDir } from '../helpers/wait.js';
 
 describe('resolveConfig', () => {
@@ -67,20 +62,6 @@ describe('resolveConfig', () => {
       loaded: false,
     });
     assert.deepEqual(warnings, []);
-  });
-
-  it('follows XDG variables, and the macOS and Windows conventions', () => {
-    assert.deepEqual(appPaths({ HOME: '/h', XDG_DATA_HOME: '/d', XDG_CONFIG_HOME: '/c' }, 'linux'), {
-      data: '/d/chilly-movies',
-      config: '/c/chilly-movies',
-    });
-    assert.deepEqual(appPaths({ HOME: '/Users/a' }, 'darwin'), {
-      data: '/Users/a/Library/Application Support/chilly-movies',
-      config: '/Users/a/Library/Preferences/chilly-movies',
-    });
-    const windows = appPaths({ USERPROFILE: 'C:\\Users\\a', APPDATA: '/roaming', LOCALAPPDATA: '/local' }, 'win32');
-    assert.equal(windows.data, path.join('/local', 'chilly-movies', 'Data'));
-    assert.equal(windows.config, path.join('/roaming', 'chilly-movies', 'Config'));
   });
 
   it('layers file < environment < flags < overrides, and records where each value came from', async () => {

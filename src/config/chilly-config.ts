@@ -1,0 +1,34 @@
+/** The one typed configuration: what `resolveConfig` builds and the rest of the backend is handed. */
+import type { NetworkMode } from '../domain/network-mode.js';
+
+export interface SeedingPolicy {
+  /** Stop seeding a completed job once uploaded/size reaches this. 0 turns seeding off. */
+  ratio: number;
+  /** Stop seeding a completed job after this many minutes. 0 turns seeding off. */
+  minutes: number;
+}
+
+export interface ChillyConfig {
+  host: string;
+  port: number;
+  /** Database, API token and caches. */
+  dataDir: string;
+  /** Downloads; each job gets `<mediaRoot>/<job id>/`. */
+  mediaRoot: string;
+  network: NetworkMode;
+  maxActiveDownloads: number;
+  seeding: SeedingPolicy;
+  /** Overrides the generated API token when set. */
+  token: string | undefined;
+  /** Host names (besides localhost, 127.0.0.1, [::1]) that requests may address. */
+  allowedHosts: string[];
+  /** Browser origins allowed by CORS (e.g. the UI's dev server). No wildcard. */
+  allowedOrigins: string[];
+  /** Port for incoming BitTorrent connections; 0 picks a free one. */
+  torrentPort: number;
+  tmdb: { apiKey: string | undefined; readToken: string | undefined; baseUrl: string };
+  metadata: {
+    /** Look new downloads up on TMDB without being asked (only when a TMDB key or token is set). */
+    autoIdentify: boolean;
+  };
+}

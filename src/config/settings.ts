@@ -1,0 +1,191 @@
+/**
+ * Every setting, once: its key in ChillyConfig and the config file, its environment variable, its
+ * flag, its kind of value, its default and its description. File keys, variable and flag names,
+ * help texts, masking and the defaults `resolveConfig` falls back to all come from here.
+ */
+import { DEFAULTS, MEDIA_FOLDER_NAME, MIN_TOKEN_LENGTH } from './defaults.js';
+import { DOCUMENTED_FOLDERS } from './user-folders.js';
+
+export type SettingKind = 'string' | 'url' | 'path' | 'integer' | 'decimal' | 'boolean' | 'list' | 'network' | 'token';
+
+/**
+ * A fixed value (`note` is said after it in docs), or a rule that `resolveConfig` (or, for the API
+ * token, the server) works out from other settings; the rule is said as it is.
+ */
+export type SettingDefault =
+  | { value: string | number | boolean | readonly string[] | undefined; note?: string }
+  | { computed: string };
+
+export interface SettingSpec {
+  /** Dotted path in ChillyConfig and in the config file (`seeding.ratio` is `{ "seeding": { "ratio": … } }`). */
+  key: string;
+  env: string;
+  /** Long flag name (`port` for `--port`); secrets have none, so they never show up in `ps`. */
+  flag: string | undefined;
+  kind: SettingKind;
+  min?: number;
+  max?: number;
+  /** Masked wherever the configuration is printed. */
+  secret?: boolean;
+  default: SettingDefault;
+  /** The default as help texts and the README's table say it: `describeDefault(default)`. */
+  defaultText: string;
+  description: string;
+}
+
+/** How docs say a default: the value itself, `—` for none, a list joined by commas. */
+export function describeDefault(fallback: SettingDefault): string {
+  if ('computed' in fallback) return fallback.computed;
+  const { value, note } = fallback;
+  let text: string;
+  if (typeof value === 'object') text = value.length === 0 ? '—' : value.join(',');
+  else text = value === undefined ? '—' : String(value);
+  return note === undefined ? text : `${text} (${note})`;
+}
+
+function setting<const Spec extends Omit<SettingSpec, 'defaultText'>>(spec: Spec): Spec & { defaultText: string } {
+  return { ...spec, defaultText: describeDefault(spec.default) };
+}
+
+export const SETTINGS = [
+  setting({
+    key: 'host',
+    env: 'CHILLY_HOST',
+    flag: 'host',
+    kind: 'string',
+    default: { value: DEFAULTS.host },
+    description: 'address the API listens on (and the CLI connects to)',
+  }),
+  setting({
+    key: 'port',
+    env: 'CHILLY_PORT',
+    flag: 'port',
+    kind: 'integer',
+    min: 0,
+    max: 65_535,
+    default: { value: DEFAULTS.port },
+    description: 'API port',
+  }),
+  setting({
+    key: 'dataDir',
+    env: 'CHILLY_DATA_DIR',
+    flag: 'data-dir',
+    kind: 'path',
+    default: { computed: `${DOCUMENTED_FOLDERS.dataDir} (XDG)` },
+    description: 'database, API token, caches',
+  }),
+  setting({
+    key: 'mediaRoot',
+    env: 'CHILLY_MEDIA_ROOT',
+    flag: 'media-root',
+    kind: 'path',
+    default: { computed: `<data dir>/${MEDIA_FOLDER_NAME}` },
+    description: 'downloads, one folder per job',
+  }),
+  setting({
+    key: 'network',
+    env: 'CHILLY_NETWORK',
+    flag: 'network',
+    kind: 'network',
+    default: { value: DEFAULTS.network },
+    description: '`loopback` turns DHT, local peer discovery, UPnP, NAT-PMP and web seeds off',
+  }),
+  setting({
+    key: 'maxActiveDownloads',
+    env: 'CHILLY_MAX_ACTIVE_DOWNLOADS',
+    flag: 'max-active-downloads',
+    kind: 'integer',
+    min: 1,
+    max: 100,
+    default: { value: DEFAULTS.maxActiveDownloads },
+    description: 'downloads at once; the rest wait as `queued`',
+  }),
+  setting({
+    key: 'seeding.ratio',
+    env: 'CHILLY_SEED_RATIO',
+    flag: 'seed-ratio',
+    kind: 'decimal',
+    default: { value: DEFAULTS.seeding.ratio },
+    description: 'a completed job stops uploading at this ratio (`0`: no seeding)',
+  }),
+  setting({
+    key: 'seeding.minutes',
+    env: 'CHILLY_SEED_MINUTES',
+    flag: 'seed-minutes',
+    kind: 'decimal',
+    default: { value: DEFAULTS.seeding.minutes },
+    description: '…or after this many minutes (`0`: no seeding)',
+  }),
+  setting({
+    key: 'token',
+    env: 'CHILLY_TOKEN',
+    flag: undefined,
+    kind: 'token',
+    secret: true,
+    // The server generates it (src/api/token.ts, TOKEN_FILE_NAME); the configuration leaves it unset.
+    default: { computed: 'generated into <data dir>/api-token' },
+    description: `API token (at least ${MIN_TOKEN_LENGTH} characters) instead of the generated one`,
+  }),
+  setting({
+    key: 'allowedHosts',
+    env: 'CHILLY_ALLOWED_HOSTS',
+    flag: 'allowed-hosts',
+    kind: 'list',
+    default: { value: [] },
+    description: 'extra `Host` names the API answers for',
+  }),
+  setting({
+    key: 'allowedOrigins',
+    env: 'CHILLY_ALLOWED_ORIGINS',
+    flag: 'allowed-origins',
+    kind: 'list',
+    default: { value: [] },
+    description: 'browser origins allowed by CORS',
+  }),
+  setting({
+    key: 'torrentPort',
+    env: 'CHILLY_TORRENT_PORT',
+    flag: 'torrent-port',
+    kind: 'integer',
+    min: 0,
+    max: 65_535,
+    default: { value: DEFAULTS.torrentPort, note: 'random' },
+    description: 'port for incoming peer connections',
+  }),
+  setting({
+    key: 'tmdb.apiKey',
+    env: 'TMDB_API_KEY',
+    flag: undefined,
+    kind: 'string',
+    secret: true,
+    default: { value: undefined },
+    description: 'TMDB API key (v3), for movie search and details',
+  }),
+  setting({
+    key: 'tmdb.readToken',
+    env: 'TMDB_READ_TOKEN',
+    flag: undefined,
+    kind: 'string',
+    secret: true,
+    default: { value: undefined },
+    description: 'TMDB API read access token (v4), instead of the key',
+  }),
+  setting({
+    key: 'tmdb.baseUrl',
+    env: 'CHILLY_TMDB_BASE_URL',
+    flag: 'tmdb-base-url',
+    kind: 'url',
+    default: { value: DEFAULTS.tmdbBaseUrl },
+    description: 'TMDB API address (tests point it at a fake)',
+  }),
+  setting({
+    key: 'metadata.autoIdentify',
+    env: 'CHILLY_METADATA_AUTO_IDENTIFY',
+    flag: 'auto-identify',
+    kind: 'boolean',
+    default: { value: DEFAULTS.autoIdentify },
+    description: 'look new downloads up on TMDB by themselves (needs a TMDB key or token)',
+  }),
+] as const satisfies readonly SettingSpec[];
+
+export type SettingKey = (typeof SETTINGS)[number]['key'];
