@@ -1,8 +1,8 @@
 // The package's public surface. Names from the seed README stay as they are.
 
 export { type CreateServerOptions, createServer } from './api/create-server.js';
-export { isLoopbackHost, type RunningServer, type StartServerOptions, startServer } from './api/start-server.js';
 export { loadOrCreateToken } from './api/token.js';
+export { isLoopbackHost, type RunningServer, type StartServerOptions, startServer } from './app.js';
 export type { ChillyConfig } from './config/chilly-config.js';
 export { ConfigError } from './config/config-error.js';
 export { loadConfig, type ResolvedConfig, resolveConfig } from './config/resolve-config.js';

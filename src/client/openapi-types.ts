@@ -774,7 +774,7 @@ export interface components {
          *     each always sent with the same HTTP status. Some only appear in a job's `error` or in other APIs.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "downloader_destroyed" | "shutting_down" | "database_damaged" | "not_found" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
+        ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "downloader_destroyed" | "shutting_down" | "database_damaged" | "not_found" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "capability_unsupported" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -852,7 +852,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_transition`, `duplicate_job`, `duplicate_torrent` or `files_missing`. */
+        /** @description `invalid_transition`, `duplicate_job`, `duplicate_torrent`, `files_missing`, or `capability_unsupported` (the engine in use cannot do this: choosing files, pieces in order, streaming a file still downloading). */
         Conflict: {
             headers: {
                 [name: string]: unknown;

@@ -44,6 +44,10 @@ export const ERROR_CATALOGUE = {
   misdirected_request: { httpStatus: 421, summary: 'The Host header names a host this server does not answer for.' },
   rate_limited: { httpStatus: 429, summary: 'Too many failed attempts: retry later.' },
   internal_error: { httpStatus: 500, summary: 'An unexpected error occurred.' },
+  capability_unsupported: {
+    httpStatus: 409,
+    summary: 'The download engine in use cannot do this (its name is in the message).',
+  },
   stream_unavailable: {
     httpStatus: 409,
     summary: 'This part of the file is not on disk and the job is not downloading: resume it to stream.',

@@ -1,5 +1,7 @@
 import { ChillyError, type ErrorCode } from './errors.js';
-import type { MovieInfo } from './movie.js';
+import type { JobRelease, MovieInfo } from './movie.js';
+
+export type { JobRelease } from './movie.js';
 
 /** Where a job is in its life. `completed` jobs may keep seeding (see `Job.seeding`). */
 export const JOB_STATUSES = [
@@ -47,15 +49,6 @@ export interface JobFile {
 export interface JobError {
   code: ErrorCode;
   message: string;
-}
-
-/** What the torrent's name says about the copy (not the film): "1080p", "bluray", "h264"… */
-export interface JobRelease {
-  resolution: string | null;
-  source: string | null;
-  codec: string | null;
-  edition: string[];
-  group: string | null;
 }
 
 /**

@@ -4,8 +4,6 @@
  * `MovieDetails` as a fetcher answers them), what a link to a job stores (`MovieSnapshot`), and
  * what a release name says (`ReleaseName`). A job's view of its movie is `JobMovie` (job.ts).
  */
-import type { JobRelease } from './job.js';
-
 /** One search hit. Nullable fields are null (not absent) so JSON clients always see the key. */
 export interface MovieSummary {
   tmdbId: number;
@@ -60,6 +58,15 @@ export interface MovieSearchPage {
 
 /** What a movie link stores: the summary, with the details when they were known at the time. */
 export type MovieSnapshot = MovieSummary & Partial<MovieDetailFields>;
+
+/** What the torrent's name says about the copy (not the film): "1080p", "bluray", "h264"… */
+export interface JobRelease {
+  resolution: string | null;
+  source: string | null;
+  codec: string | null;
+  edition: string[];
+  group: string | null;
+}
 
 /** What a release name ("Night.of.the.Living.Dead.1968.1080p.BluRay.x264-GRP") says. */
 export interface ReleaseName extends JobRelease {

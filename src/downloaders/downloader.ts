@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { ChillyError } from '../domain/errors.js';
+import { ChillyError } from '../domain/errors.js';
 import type { Job, JobFootprint, JobInput } from '../domain/job.js';
 import type { TorrentSource } from './torrent-source.js';
 
@@ -83,7 +83,47 @@ export type { JobFootprint } from '../domain/job.js';
  * A download engine driver. One instance manages many jobs, each identified by the caller's id.
  * Every method rejects with a `ChillyError` (stable `code`) on bad input or an unknown id.
  */
+/**
+ * What a driver can do beyond start/pause/resume/cancel. The service and the API check these and
+ * answer `409 capability_unsupported` with the engine's name, never a silent no-op.
+ */
+export interface DownloaderCapabilities {
+  /** Files can be read while they download (`openRangeWaiter`), from this machine's disk. */
+  streaming: boolean;
+  /** A subset of a job's files can be chosen (`setFileOptions` with `selectedFiles`). */
+  fileSelection: boolean;
+  /** Pieces in order instead of rarest first (`setFileOptions` with `sequential`). */
+  sequentialPieces: boolean;
+  /** Resume data (verified pieces) the service saves and hands back (`resumeState`). */
+  resumeData: boolean;
+}
+
+export type DownloaderCapability = keyof DownloaderCapabilities;
+
+/** What each capability lets a user do, for the error that says the engine cannot. */
+const CAPABILITY_ACTIONS: Record<DownloaderCapability, string> = {
+  streaming: 'stream a file that is still downloading',
+  fileSelection: 'download only some of the files',
+  sequentialPieces: 'download pieces in order',
+  resumeData: 'keep resume data',
+};
+
+/** Throws `capability_unsupported` naming the engine unless the driver can do `capability`. */
+export function assertCapability(
+  downloader: Pick<Downloader, 'engineName' | 'capabilities'>,
+  capability: DownloaderCapability,
+): void {
+  if (downloader.capabilities[capability]) return;
+  throw new ChillyError(
+    'capability_unsupported',
+    `The ${downloader.engineName} engine cannot ${CAPABILITY_ACTIONS[capability]}.`,
+  );
+}
+
 export interface Downloader extends EventEmitter<DownloaderEvents> {
+  /** The engine's name, as users know it ("WebTorrent"), for messages. */
+  readonly engineName: string;
+  readonly capabilities: Readonly<DownloaderCapabilities>;
   start(job: JobInput, options?: StartOptions): Promise<Job>;
   pause(id: string): Promise<Job>;
   resume(id: string): Promise<Job>;

@@ -3,7 +3,14 @@ import path from 'node:path';
 import { DEFAULT_MEDIA_FOLDER } from '../config/defaults.js';
 import { ChillyError } from '../domain/errors.js';
 import { assertValidJobId, type Job, type JobInput } from '../domain/job.js';
-import type { CancelOptions, Downloader, DownloaderEvents, StartOptions } from './downloader.js';
+import { assertTransition } from '../domain/job-state-machine.js';
+import type {
+  CancelOptions,
+  Downloader,
+  DownloaderCapabilities,
+  DownloaderEvents,
+  StartOptions,
+} from './downloader.js';
 import { newJobFromSource, resolveTorrentSource } from './torrent-source.js';
 
 /** The time source the mock runs on; tests pass a fake one so they never wait for real time. */
@@ -47,6 +54,14 @@ interface Entry {
  * names and errors.
  */
 export class MockDownloader extends EventEmitter<DownloaderEvents> implements Downloader {
+  readonly engineName: string = 'mock';
+  /** It simulates progress, and keeps a file choice and piece order; it has no data to stream or resume. */
+  readonly capabilities: Readonly<DownloaderCapabilities> = Object.freeze({
+    streaming: false,
+    fileSelection: true,
+    sequentialPieces: true,
+    resumeData: false,
+  });
   readonly #bytesPerSecond: number;
   readonly #totalBytes: number | ((job: JobInput) => number);
   readonly #tickMs: number;
@@ -125,7 +140,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
 
   async pause(id: string): Promise<Job> {
     const { job } = this.#require(id);
-    if (job.status !== 'downloading' && job.status !== 'queued') throw invalidTransition(job, 'pause');
+    assertTransition(job, 'pause');
     this.#stopTimer(id);
     job.status = 'paused';
     Object.assign(job.progress, { downloadSpeed: 0, peers: 0, etaSeconds: null });
@@ -136,11 +151,20 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
 
   async resume(id: string): Promise<Job> {
     const { job } = this.#require(id);
-    if (job.status !== 'paused') throw invalidTransition(job, 'resume');
+    assertTransition(job, 'resume');
     this.#setDownloading(job);
     this.#startTimer(id);
     this.emit('resumed', structuredClone(job));
     return structuredClone(job);
+  }
+
+  /** Keeps the choice on the job (the simulated progress does not depend on it). */
+  setFileOptions(id: string, options: { selectedFiles: readonly number[] | null; sequential: boolean }): void {
+    const { job } = this.#require(id);
+    if (options.selectedFiles === null) delete job.selectedFiles;
+    else job.selectedFiles = [...options.selectedFiles].sort((a, b) => a - b);
+    job.sequential = options.sequential;
+    job.updatedAt = this.#timestamp();
   }
 
   // The mock writes nothing to disk, so `keepData` has nothing to keep or delete.
@@ -264,8 +288,4 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) throw new ChillyError('validation_failed', `${name} must be > 0.`);
   return value;
-}
-
-function invalidTransition(job: Job, action: string): ChillyError {
-  return new ChillyError('invalid_transition', `Cannot ${action} job ${job.id}: it is ${job.status}.`);
 }

@@ -4,7 +4,8 @@ import { DEFAULTS } from '../config/defaults.js';
 import { ChillyError, isChillyError } from '../domain/errors.js';
 import { assertValidJobId, type Job, type JobMovie } from '../domain/job.js';
 import type { JobEvent, JobEventType } from '../domain/job-event.js';
-import type { Downloader } from '../downloaders/downloader.js';
+import { assertTransition, type Command } from '../domain/job-state-machine.js';
+import { assertCapability, type Downloader } from '../downloaders/downloader.js';
 import { newJobFromSource, resolveTorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
@@ -28,7 +29,6 @@ import { KeyedLock } from './keyed-lock.js';
 import { LiveJobs } from './live-jobs.js';
 import { pageBounds } from './paging.js';
 import { missingFiles } from './resume-data.js';
-import { assertTransition, type Command } from './state-machine.js';
 import { StatusWriter } from './status-writer.js';
 
 export interface DownloadServiceOptions {
@@ -234,6 +234,11 @@ export class DownloadService implements DownloadServiceApi {
   setFileOptions(id: string, options: FileOptions): Promise<Job> {
     this.assertOpen();
     return this.locks.run(id, async () => {
+      // Before anything is stored: an engine that cannot do it says so (never a silent no-op).
+      if (options !== null && typeof options === 'object') {
+        if (options.selectedFiles !== undefined) assertCapability(this.downloader, 'fileSelection');
+        if (options.sequential !== undefined) assertCapability(this.downloader, 'sequentialPieces');
+      }
       const { selectedFiles, sequential, widened } = fileOptionsChange(this.views.require(id), options);
       this.jobs.setFileOptions(id, { selectedFiles, sequential });
       if (this.runner.isRunning(id)) {

@@ -1,7 +1,7 @@
 import { ChillyError } from '../domain/errors.js';
 import type { Job } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
-import type { Downloader } from '../downloaders/downloader.js';
+import { assertCapability, type Downloader } from '../downloaders/downloader.js';
 import type { JobFileStream } from './download-service-api.js';
 import { mainFileIndex, readFileRange } from './job-files.js';
 
@@ -12,7 +12,7 @@ export interface FileStreamingSource {
   /** Whether the job is in the engine (downloading or seeding). */
   isRunning(id: string): boolean;
   subscribe(listener: (event: JobEvent) => void): () => void;
-  downloader: Pick<Downloader, 'openRangeWaiter'>;
+  downloader: Pick<Downloader, 'openRangeWaiter' | 'engineName' | 'capabilities'>;
 }
 
 /** How long a player's first request may wait for a magnet's metadata. */
@@ -58,6 +58,7 @@ export async function openJobFile(source: FileStreamingSource, id: string, fileI
         );
       }
       // A complete file is read straight from disk; a running one through the engine's waiter.
+      if (!complete) assertCapability(source.downloader, 'streaming');
       const waiter = complete ? undefined : source.downloader.openRangeWaiter?.(id, index);
       if (!complete && waiter === undefined) {
         throw new ChillyError('stream_unavailable', 'This download engine cannot stream unfinished files.');

@@ -1,5 +1,5 @@
 /**
- * The API with the metadata feature wired as start-server wires it (metadata service over the
+ * The API with the metadata feature wired as src/app.ts wires it (metadata service over the
  * SQLite cache, movie links, linker, `movies` decoration), on a MockDownloader driven by a fake
  * clock, with TMDB played by the fake server on 127.0.0.1. Warnings and the request log are
  * captured so tests can check that no secret ever reaches them.

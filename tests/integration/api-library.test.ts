@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type RunningServer, startServer } from '../../src/api/start-server.js';
+import { type RunningServer, startServer } from '../../src/app.js';
 import type { ChillyConfig } from '../../src/config/chilly-config.js';
 import { loadConfig } from '../../src/config/resolve-config.js';
 import type { Job } from '../../src/domain/job.js';

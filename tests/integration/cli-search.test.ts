@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type RunningServer, startServer } from '../../src/api/start-server.js';
+import { type RunningServer, startServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config/resolve-config.js';
 import { MockDownloader } from '../../src/downloaders/mock-downloader.js';
 import type { MovieSearchPage } from '../../src/metadata/metadata-fetcher.js';

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type RunningServer, startServer } from '../../src/api/start-server.js';
+import { type RunningServer, startServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config/resolve-config.js';
 import type { Job } from '../../src/domain/job.js';
 import { ensureCliBuilt, isolatedEnv, killAllCli, runChilly, startChilly } from '../helpers/cli-run.js';

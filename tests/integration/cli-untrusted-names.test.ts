@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type RunningServer, startServer } from '../../src/api/start-server.js';
+import { type RunningServer, startServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config/resolve-config.js';
 import type { Job } from '../../src/domain/job.js';
 import { MockDownloader } from '../../src/downloaders/mock-downloader.js';

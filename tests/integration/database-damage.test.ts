@@ -27,7 +27,7 @@ import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { startServer } from '../../src/api/start-server.js';
+import { startServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config/resolve-config.js';
 import { MockDownloader } from '../../src/downloaders/mock-downloader.js';
 import type { ServerLine, ServerProcessConfig } from '../fixtures/server-process.js';

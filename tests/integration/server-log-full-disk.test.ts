@@ -113,10 +113,10 @@ describe('the request log when stdout cannot be written', () => {
   }, async () => {
     const work = await tempDir('chilly-log-devfull-');
     const full = openSync('/dev/full', 'w');
-    // The server as start-server builds it, with its default logger (info, to stdout).
+    // The server as src/app.ts builds it, with its default logger (info, to stdout).
     const script = `
       import { writeSync } from 'node:fs';
-      import { startServer } from './src/api/start-server.ts';
+      import { startServer } from './src/app.ts';
       import { loadConfig } from './src/config/resolve-config.ts';
       import { MockDownloader } from './src/downloaders/mock-downloader.ts';
       const config = loadConfig({ CHILLY_DATA_DIR: ${JSON.stringify(work.dir)}, CHILLY_NETWORK: 'loopback' }, { host: '127.0.0.1', port: 0 });

@@ -28,8 +28,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   downloaders: ['domain', 'engine', 'torrent', 'disk', 'config'],
   metadata: ['domain', 'http', 'retry', 'storage', 'config'],
   service: ['domain', 'storage', 'downloaders', 'metadata', 'disk', 'torrent', 'config'],
-  api: ['domain', 'service', 'storage', 'downloaders', 'metadata', 'disk', 'config'],
-  cli: ['domain', 'client', 'api', 'config', 'disk', 'downloaders', 'engine', 'http', 'service', 'storage'],
+  api: ['domain', 'service', 'metadata', 'config'],
+  // The composition root: builds storage, engine, service, metadata and the HTTP app from the config.
+  app: ['domain', 'config', 'storage', 'downloaders', 'metadata', 'service', 'api'],
+  cli: ['domain', 'client', 'app', 'api', 'config', 'disk', 'downloaders', 'engine', 'http', 'service', 'storage'],
   // The package's entry points.
   index: ['*'],
   server: ['cli'],

@@ -7,7 +7,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { DATABASE_FILE_NAME } from '../../api/start-server.js';
+import { DATABASE_FILE_NAME } from '../../app.js';
 import type { ChillyConfig } from '../../config/chilly-config.js';
 import { ConfigError } from '../../config/config-error.js';
 import { MARKER_FILE } from '../../disk/media-root.js';

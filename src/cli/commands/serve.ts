@@ -2,7 +2,7 @@
  * `chilly serve` (and `npm start`): the API server until SIGINT/SIGTERM. Prints where it listens
  * and where the token file is, never the token itself.
  */
-import { startServer } from '../../api/start-server.js';
+import { startServer } from '../../app.js';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT, println } from '../io.js';
 import { terminalSafe } from '../terminal-text.js';

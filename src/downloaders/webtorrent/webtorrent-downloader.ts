@@ -10,8 +10,9 @@ import {
   openJobFolder,
 } from '../../disk/job-folders.js';
 import { MediaRoot } from '../../disk/media-root.js';
-import { ChillyError, type ErrorCode, toChillyError } from '../../domain/errors.js';
+import { ChillyError, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
+import { assertTransition } from '../../domain/job-state-machine.js';
 import type { NetworkMode } from '../../domain/network-mode.js';
 import type { Torrent, WebTorrent } from '../../engine/bittorrent-engine.js';
 import { planFileLayout } from '../../torrent/file-layout.js';
@@ -21,6 +22,7 @@ import { assertFreeSpace, bytesStillNeeded, type TorrentLayout } from '../disk-s
 import type {
   CancelOptions,
   Downloader,
+  DownloaderCapabilities,
   DownloaderEvents,
   JobFootprint,
   RangeWaiter,
@@ -107,16 +109,8 @@ interface JobRecord {
   queue: Promise<unknown>;
 }
 
-const PAUSABLE: ReadonlySet<JobStatus> = new Set(['queued', 'verifying', 'downloading', 'stalled']);
-const RESUMABLE: ReadonlySet<JobStatus> = new Set(['paused', 'error']);
 /** Statuses of a job that is fetching data (it holds disk space it has not written yet). */
 const FETCHING: ReadonlySet<JobStatus> = new Set(['verifying', 'downloading', 'stalled']);
-/** Failures that retrying cannot fix: the torrent itself is bad. */
-const PERMANENT_ERRORS: ReadonlySet<ErrorCode> = new Set([
-  'unsafe_path',
-  'invalid_torrent',
-  'unsupported_torrent_version',
-]);
 /** WebTorrent's read cache (for streaming and seeding), at most: whole pieces, at least one. */
 const STORE_CACHE_MAX_BYTES = 16 * 1024 * 1024;
 /** Read-ahead after the bytes a streaming reader asked for: a few seconds of a 1080p movie. */
@@ -137,6 +131,13 @@ const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024;
  * deletes that and nothing else.
  */
 export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> implements Downloader {
+  readonly engineName: string = 'WebTorrent';
+  readonly capabilities: Readonly<DownloaderCapabilities> = Object.freeze({
+    streaming: true,
+    fileSelection: true,
+    sequentialPieces: true,
+    resumeData: true,
+  });
   readonly mediaRoot: string;
   readonly network: NetworkMode;
   private readonly progressIntervalMs: number;
@@ -315,7 +316,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
 
   pause(id: string): Promise<Job> {
     return this.serialise(id, async (record) => {
-      assertTransition(record.job, 'pause', PAUSABLE);
+      assertTransition(record.job, 'pause');
       await this.detach(record);
       this.setStatus(record, 'paused');
       this.emit('paused', snapshot(record.job));
@@ -326,11 +327,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   resume(id: string): Promise<Job> {
     return this.serialise(id, async (record) => {
       this.assertAlive();
-      assertTransition(record.job, 'resume', RESUMABLE);
-      const failure = record.job.error;
-      if (failure !== undefined && PERMANENT_ERRORS.has(failure.code)) {
-        throw new ChillyError('invalid_transition', `Cannot resume job ${JSON.stringify(id)}: ${failure.message}`);
-      }
+      assertTransition(record.job, 'resume');
       this.assertFreeSpaceFor(record, record);
       // The folder may have come back (a disk mounted again); data written before must still be there.
       await this.ensureRoot(true);
@@ -344,7 +341,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
 
   cancel(id: string, options: CancelOptions = {}): Promise<Job> {
     return this.serialise(id, async (record) => {
-      if (record.job.status === 'cancelled') throw transitionError(record.job, 'cancel');
+      assertTransition(record.job, 'cancel');
       // A finished movie is kept unless the caller asks otherwise; partial data is removed.
       const keepData = options.keepData ?? record.job.status === 'completed';
       await this.detach(record);
@@ -779,12 +776,4 @@ function layoutOf(
   if (source?.length === undefined || source.pieceLength === undefined || source.files === undefined) return undefined;
   const files = source.files.map((file) => ({ offset: file.offset, length: file.length }));
   return { length: source.length, pieceLength: source.pieceLength, files };
-}
-
-function transitionError(job: Job, action: string): ChillyError {
-  return new ChillyError('invalid_transition', `Cannot ${action} job ${JSON.stringify(job.id)}: it is ${job.status}.`);
-}
-
-function assertTransition(job: Job, action: string, allowed: ReadonlySet<JobStatus>): void {
-  if (!allowed.has(job.status)) throw transitionError(job, action);
 }

@@ -1,10 +1,11 @@
-import { ChillyError } from '../domain/errors.js';
-import type { Job, JobStatus } from '../domain/job.js';
+import { ChillyError, type ErrorCode } from './errors.js';
+import type { Job, JobStatus } from './job.js';
 
 export type Command = 'pause' | 'resume' | 'cancel';
 
 /**
- * Which command each state allows. Anything else is an `invalid_transition` error, never a
+ * The one state machine of a job, for the service and every driver alike (a driver's jobs take a
+ * subset of these states). Which command each state allows. Anything else is an `invalid_transition` error, never a
  * silent no-op: a UI that pauses a finished job has a bug worth seeing.
  * `resume` of a failed job retries it; of a `files_missing` job downloads it again.
  */
@@ -21,7 +22,7 @@ const ALLOWED: Record<JobStatus, readonly Command[]> = {
 };
 
 /** Errors that retrying cannot fix: the torrent itself is bad. */
-const PERMANENT_ERRORS: ReadonlySet<string> = new Set([
+const PERMANENT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'unsafe_path',
   'invalid_torrent',
   'unsupported_torrent_version',

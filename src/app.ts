@@ -1,21 +1,22 @@
 /**
- * Everything `npm start` does, as a function tests can call: database → engine → service →
- * token → app → listen. Whatever was opened is closed again if a later step fails.
+ * The composition root: everything `npm start` does, as a function an app or a test can call.
+ * It builds the parts from the configuration — database → engine → service → metadata → token
+ * → HTTP app → listen — and closes whatever it opened if a later step fails. `api/` only serves.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { ChillyConfig } from '../config/chilly-config.js';
-import { ChillyError } from '../domain/errors.js';
-import type { Downloader } from '../downloaders/downloader.js';
-import { WebTorrentDownloader } from '../downloaders/webtorrent/webtorrent-downloader.js';
-import { type CreateMetadataServiceOptions, createMetadataService } from '../metadata/metadata-service.js';
-import { DownloadService } from '../service/download-service.js';
-import { jobMovieLookup, MovieLinker, type MovieLinkerOptions } from '../service/movie-linker.js';
-import { openDatabase } from '../storage/database.js';
-import { MovieLinksRepository } from '../storage/movie-links-repository.js';
-import { createServer } from './create-server.js';
-import { loadOrCreateToken } from './token.js';
+import { createServer } from './api/create-server.js';
+import { loadOrCreateToken } from './api/token.js';
+import type { ChillyConfig } from './config/chilly-config.js';
+import { ChillyError } from './domain/errors.js';
+import type { Downloader } from './downloaders/downloader.js';
+import { WebTorrentDownloader } from './downloaders/webtorrent/webtorrent-downloader.js';
+import { type CreateMetadataServiceOptions, createMetadataService } from './metadata/metadata-service.js';
+import { DownloadService } from './service/download-service.js';
+import { jobMovieLookup, MovieLinker, type MovieLinkerOptions } from './service/movie-linker.js';
+import { openDatabase } from './storage/database.js';
+import { MovieLinksRepository } from './storage/movie-links-repository.js';
 
 export const DATABASE_FILE_NAME = 'chilly.db';
 
