@@ -173,7 +173,7 @@ export class DownloadService implements DownloadServiceApi {
 
   pause(id: string): Promise<Job> {
     return this.command(id, 'pause', async (stored) => {
-      if (this.runner.isActive(id)) await this.runner.release(id, stored, { keepResume: true });
+      if (this.runner.isActive(id)) await this.runner.pause(id, stored);
       this.statuses.write(id, 'paused', undefined);
       return this.settle(id, 'paused');
     });
@@ -198,7 +198,8 @@ export class DownloadService implements DownloadServiceApi {
       const keepData = options.keepData ?? stored.job.status === 'completed';
       // What the engine made since the last save is only known to it until the job leaves it.
       const footprint = mergeFootprints(stored.footprint, this.downloader.footprint?.(id));
-      if (this.runner.isRunning(id)) await this.runner.release(id, stored, { keepResume: false });
+      if (this.runner.isRunning(id) || this.runner.holds(id))
+        await this.runner.release(id, stored, { keepResume: false });
       // The job is gone once its row is; data that cannot be deleted is reported, not left as a stuck job.
       this.jobs.delete(id);
       this.statuses.forget(id);

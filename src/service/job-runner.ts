@@ -43,6 +43,11 @@ export class JobRunner {
   /** Jobs handed to the driver and not finished: they hold a download slot. */
   private readonly active = new Set<string>();
   /**
+   * Jobs paused in the engine (its own `pause`): the engine keeps them, so a resume continues them
+   * there instead of adding them again (which a remote engine would answer with a full re-check).
+   */
+  private readonly held = new Set<string>();
+  /**
    * Sources the service has just read and checked (`add`), handed to the driver when the job starts
    * so it does not read and parse the same .torrent again; the last few only, since a queued job
    * may wait long (after a restart the driver reads the stored bytes itself).
@@ -116,8 +121,37 @@ export class JobRunner {
     }
   }
 
+  /** Whether the engine holds the job paused (see `held`). */
+  holds(id: string): boolean {
+    return this.held.has(id);
+  }
+
+  /**
+   * Pauses a running job in the engine (pause means pause): its resume data and progress are saved
+   * first, and its slot goes to the next queued job. An engine that can no longer pause it lets it go.
+   */
+  async pause(id: string, stored: StoredJob): Promise<void> {
+    await this.starting.get(id)?.catch(() => undefined);
+    this.safely(id, () => {
+      this.live.saveResume(id, stored, { synced: false });
+      this.live.persistProgress(id);
+    });
+    this.active.delete(id);
+    this.live.forget(id);
+    try {
+      await this.downloader.pause(id);
+      this.held.add(id);
+    } catch (error) {
+      if (!isChillyError(error, 'job_not_found')) await this.letGo(id);
+    }
+  }
+
   /** Takes a job off the driver (its data stays), saving resume data first when asked. */
   async release(id: string, stored: StoredJob, options: { keepResume: boolean }): Promise<void> {
+    if (this.held.delete(id)) {
+      await this.letGo(id);
+      return;
+    }
     await this.starting.get(id)?.catch(() => undefined);
     this.safely(id, () => {
       if (options.keepResume) this.live.saveResume(id, stored, { synced: false });
@@ -162,8 +196,13 @@ export class JobRunner {
     const source = this.checkedSources.get(job.id);
     this.checkedSources.delete(job.id);
     this.active.add(job.id);
+    const resuming = this.held.delete(job.id);
     try {
       this.statuses.write(job.id, 'downloading', undefined);
+      if (resuming) {
+        await this.resumeHeld(stored);
+        return;
+      }
       const resume = this.live.usableResume(stored);
       const started = this.downloader.start(
         {
@@ -187,10 +226,28 @@ export class JobRunner {
     } catch (error) {
       this.active.delete(job.id);
       this.live.drop(job.id);
+      // An engine that could not resume a job it held must not keep it (a later start would be a duplicate).
+      if (resuming) await this.letGo(job.id).catch(() => undefined);
       this.fail(job.id, toChillyError(error, 'download_failed').toJSON());
     } finally {
       this.starting.delete(job.id);
     }
+  }
+
+  /** Resumes in the engine a job it held paused, with the file choice made meanwhile. */
+  private async resumeHeld(stored: StoredJob): Promise<void> {
+    const { job } = stored;
+    const resumed = this.downloader.resume(job.id);
+    this.starting.set(job.id, resumed);
+    this.live.update(await resumed);
+    if (this.downloader.capabilities.fileSelection && this.downloader.capabilities.sequentialPieces) {
+      this.downloader.setFileOptions?.(job.id, {
+        selectedFiles: job.selectedFiles ?? null,
+        sequential: job.sequential,
+      });
+    }
+    this.live.started(job.id);
+    this.events.publish('started', this.views.require(job.id));
   }
 
   /** Takes a job off the driver, its data kept; one the driver no longer has is off already. */
