@@ -165,20 +165,34 @@ async function serve(
   const began = Date.now();
   let position = start;
   while (position <= end && !closed) {
-    const size = Math.min(CHUNK_BYTES, end + 1 - position, dropAfter === undefined ? CHUNK_BYTES : dropAfter - log.bytesSent);
+    const size = Math.min(
+      CHUNK_BYTES,
+      end + 1 - position,
+      dropAfter === undefined ? CHUNK_BYTES : dropAfter - log.bytesSent,
+    );
     if (size <= 0) {
-      response.socket?.destroy();
+      // Exactly `dropAfter` bytes reach the client (written ones are flushed), then the connection ends.
+      response.socket?.end();
       return;
     }
     const flowing = response.write(file.body.subarray(position, position + size));
     log.bytesSent += size;
     position += size;
-    if (!flowing) await Promise.race([once(response, 'drain'), once(response, 'close')]);
+    if (!flowing) await drainedOrClosed(response);
     const pace = state.bytesPerSecond;
     if (pace !== undefined) {
-      const due = began + ((log.bytesSent / pace) * 1000);
+      const due = began + (log.bytesSent / pace) * 1000;
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
     }
   }
   if (!closed) response.end();
+}
+
+/** Waits for the socket to take more (or to close), leaving no listener behind. */
+async function drainedOrClosed(response: ServerResponse): Promise<void> {
+  const done = new AbortController();
+  await Promise.race([
+    once(response, 'drain', { signal: done.signal }),
+    once(response, 'close', { signal: done.signal }),
+  ]).finally(() => done.abort());
 }

@@ -25,7 +25,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   torrent: ['domain', 'engine'],
   disk: ['domain'],
   storage: ['domain'],
-  downloaders: ['domain', 'engine', 'torrent', 'disk', 'config'],
+  downloaders: ['domain', 'engine', 'torrent', 'disk', 'config', 'http', 'retry'],
   metadata: ['domain', 'http', 'retry', 'storage', 'config'],
   service: ['domain', 'storage', 'downloaders', 'metadata', 'disk', 'torrent', 'config'],
   api: ['domain', 'service', 'metadata', 'config'],
