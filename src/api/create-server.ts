@@ -2,6 +2,7 @@
  * The HTTP API as a Fastify app that does not listen (tests call `app.inject()`; src/server.ts
  * listens). Closing the app ends open event streams; the service is the caller's to close.
  */
+import { createRequire } from 'node:module';
 import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js';
 import Fastify, {
   type FastifyInstance,
@@ -90,6 +91,30 @@ function compileOnFirstUse(part: 'body' | 'text', schema: object): FastifyValida
   return validate;
 }
 
+type SerializerFactory = (...args: unknown[]) => (routeSchema: unknown) => (data: unknown) => string;
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+// Fastify types these factories after Ajv's own; ours return what Fastify calls them for.
+type ValidatorFactory = NonNullable<CompilersFactory['buildValidator']>;
+type SerializerFactoryOption = NonNullable<CompilersFactory['buildSerializer']>;
+
+/** Fastify's validator factory: every route's validator is ours (see compileOnFirstUse). */
+function ourValidators(): (route: { schema: object; httpPart?: string }) => FastifyValidationResult {
+  return ({ schema, httpPart }) => compileOnFirstUse(httpPart === 'body' ? 'body' : 'text', schema);
+}
+
+/** Fastify's own serializer compiler, loaded only if a route ever has a response schema. */
+function lazyDefaultSerializer(...factoryArgs: unknown[]): (routeSchema: unknown) => (data: unknown) => string {
+  let compile: ((routeSchema: unknown) => (data: unknown) => string) | undefined;
+  return (routeSchema) => {
+    if (compile === undefined) {
+      const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
+      const selector = fromFastify('@fastify/fast-json-stringify-compiler') as () => SerializerFactory;
+      compile = selector()(...factoryArgs);
+    }
+    return compile(routeSchema);
+  };
+}
+
 export function createServer(options: CreateServerOptions): FastifyInstance {
   if (options.token.length < MIN_TOKEN_LENGTH)
     throw new ChillyError('validation_failed', `The API token must be at least ${MIN_TOKEN_LENGTH} characters.`);
@@ -98,6 +123,14 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
 
   const logger = loggerOptions(options.logger);
   const app = Fastify({
+    // Fastify's default compilers load Ajv and fast-json-stringify when the app is built (~60 ms of
+    // every start): validators are ours, compiled on first use, and responses have no schemas.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: ourValidators as unknown as ValidatorFactory,
+        buildSerializer: lazyDefaultSerializer as unknown as SerializerFactoryOption,
+      },
+    },
     logger: logger.options,
     bodyLimit: limits.jsonBodyBytes,
     // Only the routes the contract lists: no implicit HEAD twins.
@@ -112,7 +145,6 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     return503OnClosing: false,
   });
 
-  app.setValidatorCompiler(({ schema, httpPart }) => compileOnFirstUse(httpPart === 'body' ? 'body' : 'text', schema));
   // JSON is the only body most routes take; Fastify's default text/plain parser would let
   // cross-site "simple" form posts through to validation.
   app.removeContentTypeParser('text/plain');
