@@ -581,7 +581,7 @@ export interface components {
         /** @enum {string} */
         JobEventType: "added" | "updated" | "queued" | "started" | "progress" | "stalled" | "paused" | "resumed" | "completed" | "seeding_stopped" | "error" | "files_missing" | "cancelled";
         JobEvent: {
-            /** @description Increases by one per event for the life of the server process. */
+            /** @description Increases by one per event for the life of the server process; a restart starts above every id of the runs before (at its start time in microseconds), so a Last-Event-ID from before a restart gets `resync`. */
             id: number;
             type: components["schemas"]["JobEventType"];
             job: components["schemas"]["Job"];

@@ -7,9 +7,22 @@ import type { JobEvent, JobEventType } from '../domain/job-event.js';
  */
 export class EventLog {
   private readonly events: JobEvent[] = [];
-  private nextId = 1;
+  private nextId: number;
+  private readonly firstId: number;
 
-  constructor(private readonly capacity = 2_000) {}
+  /**
+   * Ids start above every id an earlier run of the server can have issued: at the start time in
+   * microseconds (a run would need more than a thousand events per millisecond since it started
+   * to reach the next run's first id). A client's `Last-Event-ID` from before a restart is then
+   * older than anything kept, and it gets `resync`, never another run's events under its ids.
+   */
+  constructor(
+    private readonly capacity = 2_000,
+    startedAtMs = Date.now(),
+  ) {
+    this.nextId = Math.floor(startedAtMs) * 1_000 + 1;
+    this.firstId = this.nextId;
+  }
 
   append(type: JobEventType, job: Job): JobEvent {
     const event: JobEvent = { id: this.nextId++, type, job, at: new Date().toISOString() };
@@ -18,10 +31,14 @@ export class EventLog {
     return event;
   }
 
-  /** Events with an id above `lastEventId`; undefined when some are gone or the id is from another run. */
+  /**
+   * Events with an id above `lastEventId` (0: from the start of this run); undefined when some are
+   * gone or the id is from another run.
+   */
   since(lastEventId: number): JobEvent[] | undefined {
+    if (lastEventId === 0) return this.since(this.firstId - 1);
     const lastIssued = this.nextId - 1;
-    if (!Number.isInteger(lastEventId) || lastEventId < 0 || lastEventId > lastIssued) return undefined;
+    if (!Number.isSafeInteger(lastEventId) || lastEventId < 0 || lastEventId > lastIssued) return undefined;
     if (lastEventId === lastIssued) return [];
     const oldest = this.events[0]?.id ?? this.nextId;
     if (lastEventId < oldest - 1) return undefined;

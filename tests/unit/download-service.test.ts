@@ -158,9 +158,11 @@ describe('DownloadService', () => {
     assert.deepEqual(types.slice(0, 2), ['added', 'started']);
     assert.ok(types.includes('progress'));
     assert.ok(types.indexOf('completed') > types.lastIndexOf('progress'));
+    // One by one from this run's first id (above every id of an earlier run: see event-log.ts).
+    const firstId = events[0]?.id ?? 0;
     assert.deepEqual(
       events.map((e) => e.id),
-      events.map((_, i) => i + 1),
+      events.map((_, i) => firstId + i),
     );
     const third = events[2];
     assert.ok(third !== undefined);
@@ -168,8 +170,10 @@ describe('DownloadService', () => {
       service.eventsSince(third.id)?.map((e) => e.id),
       events.slice(3).map((e) => e.id),
     );
-    assert.deepEqual(service.eventsSince(events.length), []);
-    assert.equal(service.eventsSince(events.length + 10), undefined, 'an id from another run means resync');
+    const lastId = events.at(-1)?.id ?? 0;
+    assert.deepEqual(service.eventsSince(lastId), []);
+    assert.equal(service.eventsSince(lastId + 10), undefined, 'an id not issued yet means resync');
+    assert.equal(service.eventsSince(events.length), undefined, 'so does an id of an earlier run');
   });
 
   test('list is newest first (ties in the order added), filters and paginates; the queue still starts oldest first', async () => {
