@@ -114,6 +114,18 @@ describe('download routes on the real service', () => {
     }
   });
 
+  it('says to upload a .torrent whose path was sent as the source, instead of quoting a pattern', async () => {
+    for (const sourceUrn of ['/home/ana/Films/Metropolis.torrent', 'C:\\Films\\Metropolis.torrent', 'film.torrent']) {
+      const response = await post('/download/start', { id: 'path', sourceType: 'torrent', sourceUrn });
+      assert.equal(response.statusCode, 400);
+      const error = body<{ error: { code: string; message: string } }>(response).error;
+      assert.equal(error.code, 'validation_failed');
+      assert.match(error.message, /magnet URI or a bare info-hash/);
+      assert.match(error.message, /POST \/download\/upload/);
+      assert.doesNotMatch(error.message, /\^|pattern/, 'no regular expression in a message for people');
+    }
+  });
+
   it('passes a malformed magnet to the service, which answers 400 invalid_magnet', async () => {
     const response = await post('/download/start', {
       id: 'bad',
