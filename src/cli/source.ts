@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assertValidJobId } from '../domain/job.js';
+import { disambiguatedJobId, jobIdFromName } from '../domain/job-id.js';
 import { isBareInfoHash, MAX_TORRENT_FILE_BYTES, resolveTorrentSource } from '../downloaders/torrent-source.js';
 import { outboundRequest, parseHttpUrl, redactSecrets } from '../http/outbound-request.js';
 import { CliError, usageError } from './io.js';
@@ -95,26 +96,9 @@ export function checkJobId(id: string): string {
   return id;
 }
 
-/**
- * A job id people can type, from the torrent's name: "Big Buck Bunny (2008) [1080p]" becomes
- * "big-buck-bunny-2008-1080p". Without a usable name, the info-hash's first 12 characters.
- */
+/** A job id people can type, from the torrent's name (see src/domain/job-id.ts). */
 export function defaultJobId(source: Pick<CliSource, 'name' | 'infoHash'>): string {
-  const slug = (source.name ?? '')
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/\.(mkv|mp4|avi|m4v|webm|mov|torrent)$/, '')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 64)
-    .replace(/-+$/, '');
-  return slug.length >= 2 ? slug : source.infoHash.slice(0, 12);
+  return jobIdFromName(source);
 }
 
-/** The fallback when the name-based id is taken by another torrent: the name plus a piece of the hash. */
-export function disambiguatedJobId(source: Pick<CliSource, 'name' | 'infoHash'>): string {
-  const base = defaultJobId(source);
-  const suffix = source.infoHash.slice(0, 8);
-  return base.startsWith(source.infoHash.slice(0, 12)) ? source.infoHash : `${base}-${suffix}`;
-}
+export { disambiguatedJobId };

@@ -500,8 +500,9 @@ export interface components {
          * @example magnet:?xt=urn:btih:dd8255ecdc7ca55fb0bbf81323d87062db1f6d1c&dn=Big+Buck+Bunny
          */
         SourceUrn: string;
+        /** @description Without an `id`, one is made from the torrent's name (`big-buck-bunny-2008`; the name plus a piece of the info-hash when another torrent has it), or the torrent's existing job is answered (200). */
         StartRequest: {
-            id: components["schemas"]["JobId"];
+            id?: components["schemas"]["JobId"];
             sourceType: components["schemas"]["SourceType"];
             sourceUrn: components["schemas"]["SourceUrn"];
         };
@@ -1140,8 +1141,9 @@ export interface operations {
     };
     uploadTorrent: {
         parameters: {
-            query: {
-                id: components["schemas"]["JobId"];
+            query?: {
+                /** @description Optional: without it, the id is made from the torrent's name (as for /download/start). */
+                id?: components["schemas"]["JobId"];
             };
             header?: never;
             path?: never;

@@ -7,7 +7,8 @@ import type { Job, JobInput, JobStatus } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
 
 /** What a caller asks the service to download. Same shape as the seed's `POST /download/start` body. */
-export type AddJobRequest = Pick<JobInput, 'id' | 'sourceType' | 'sourceUrn' | 'torrentFile'>;
+/** A job to add; without an `id`, one is made from the torrent's name (src/domain/job-id.ts). */
+export type AddJobRequest = Pick<JobInput, 'sourceType' | 'sourceUrn' | 'torrentFile'> & { id?: string | undefined };
 
 export interface AddJobResult {
   job: Job;

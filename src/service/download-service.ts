@@ -4,9 +4,10 @@ import { DEFAULTS } from '../config/defaults.js';
 import { ChillyError, isChillyError } from '../domain/errors.js';
 import { assertValidJobId, type Job, type JobMovie } from '../domain/job.js';
 import type { JobEvent, JobEventType } from '../domain/job-event.js';
+import { disambiguatedJobId, jobIdFromName } from '../domain/job-id.js';
 import { assertTransition, type Command } from '../domain/job-state-machine.js';
 import { assertCapability, type Downloader } from '../downloaders/downloader.js';
-import { newJobFromSource, resolveTorrentSource } from '../downloaders/torrent-source.js';
+import { newJobFromSource, resolveTorrentSource, type TorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
@@ -137,38 +138,56 @@ export class DownloadService implements DownloadServiceApi {
   async add(request: AddJobRequest): Promise<AddJobResult> {
     this.assertOpen();
     if (request === null || typeof request !== 'object') {
-      throw new ChillyError('validation_failed', 'A job needs { id, sourceType, sourceUrn }.');
+      throw new ChillyError('validation_failed', 'A job needs { sourceType, sourceUrn } (and an id of your choice).');
     }
-    assertValidJobId(request.id);
-    return this.locks.run(request.id, async () => {
-      const source = await resolveTorrentSource(request);
-      const existing = this.jobs.get(request.id);
-      if (existing !== undefined) {
-        if (existing.job.infoHash === source.infoHash) return { job: this.views.view(existing), created: false };
-        throw new ChillyError('duplicate_job', `Job ${JSON.stringify(request.id)} already exists with another source.`);
-      }
-      const owner = this.jobs.findByInfoHash(source.infoHash);
-      if (owner !== undefined) {
-        throw new ChillyError(
-          'duplicate_torrent',
-          `This torrent (${source.infoHash}) is already job ${JSON.stringify(owner.job.id)}.`,
-        );
-      }
-      const parsed = source.kind === 'torrent' ? source.parsed : undefined;
-      // A folder of its own that does not exist yet: its files never mix with anything else.
-      const savePath =
-        (await this.downloader.chooseFolder?.(request.id, { isTaken: (folder) => this.jobs.hasSavePath(folder) })) ??
-        this.downloader.jobFolder(request.id);
-      const job = newJobFromSource({ input: request, source, parsed, savePath });
-      // A .torrent read from a path is stored too: the file may be gone by the next start.
-      const stored = this.jobs.insert(job, source.kind === 'torrent' ? source.torrentFile : undefined, {
-        folderCreated: false,
-      });
-      this.events.publish('added', this.views.view(stored));
-      this.runner.rememberSource(request.id, source);
-      await this.runner.pump();
-      return { job: this.views.require(request.id), created: true };
+    if (request.id !== undefined) {
+      const { id } = request;
+      assertValidJobId(id);
+      return this.locks.run(id, async () => this.addAs(id, request, await resolveTorrentSource(request)));
+    }
+    // No id given: the torrent's own job if it is one already, else one named after the torrent.
+    const source = await resolveTorrentSource(request);
+    const owner = this.jobs.findByInfoHash(source.infoHash);
+    if (owner !== undefined) return { job: this.views.view(owner), created: false };
+    const named = jobIdFromName(source);
+    try {
+      return await this.locks.run(named, async () => this.addAs(named, request, source));
+    } catch (error) {
+      // That name is another torrent's job: the name plus a piece of this one's hash.
+      if (!isChillyError(error, 'duplicate_job')) throw error;
+    }
+    const other = disambiguatedJobId(source);
+    return this.locks.run(other, async () => this.addAs(other, request, source));
+  }
+
+  /** Adds the job under `id` (its lock held): the same torrent again is that job; another is refused. */
+  private async addAs(id: string, request: AddJobRequest, source: TorrentSource): Promise<AddJobResult> {
+    const existing = this.jobs.get(id);
+    if (existing !== undefined) {
+      if (existing.job.infoHash === source.infoHash) return { job: this.views.view(existing), created: false };
+      throw new ChillyError('duplicate_job', `Job ${JSON.stringify(id)} already exists with another source.`);
+    }
+    const owner = this.jobs.findByInfoHash(source.infoHash);
+    if (owner !== undefined) {
+      throw new ChillyError(
+        'duplicate_torrent',
+        `This torrent (${source.infoHash}) is already job ${JSON.stringify(owner.job.id)}.`,
+      );
+    }
+    const parsed = source.kind === 'torrent' ? source.parsed : undefined;
+    // A folder of its own that does not exist yet: its files never mix with anything else.
+    const savePath =
+      (await this.downloader.chooseFolder?.(id, { isTaken: (folder) => this.jobs.hasSavePath(folder) })) ??
+      this.downloader.jobFolder(id);
+    const job = newJobFromSource({ input: { ...request, id }, source, parsed, savePath });
+    // A .torrent read from a path is stored too: the file may be gone by the next start.
+    const stored = this.jobs.insert(job, source.kind === 'torrent' ? source.torrentFile : undefined, {
+      folderCreated: false,
     });
+    this.events.publish('added', this.views.view(stored));
+    this.runner.rememberSource(id, source);
+    await this.runner.pump();
+    return { job: this.views.require(id), created: true };
   }
 
   pause(id: string): Promise<Job> {

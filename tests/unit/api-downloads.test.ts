@@ -164,6 +164,35 @@ describe('download routes on the real service', () => {
     assert.equal(body<{ error: { code: string } }>(other).error.code, 'duplicate_torrent');
   });
 
+  it('names a job after its torrent when no id is given; the same torrent again is that job', async () => {
+    const hash = (n: number) => n.toString(16).padStart(40, '0');
+    const film = (n: number) =>
+      `magnet:?xt=urn:btih:${hash(n)}&dn=${encodeURIComponent('Big Buck Bunny (2008) [1080p].mkv')}`;
+    const first = await post('/download/start', { sourceType: 'torrent', sourceUrn: film(71) });
+    assert.equal(first.statusCode, 201);
+    assert.equal(body<Job>(first).id, 'big-buck-bunny-2008-1080p');
+    const again = await post('/download/start', { sourceType: 'torrent', sourceUrn: film(71) });
+    assert.equal(again.statusCode, 200);
+    assert.equal(body<Job>(again).id, 'big-buck-bunny-2008-1080p');
+    // Another torrent of the same name: the name plus a piece of its hash.
+    const other = await post('/download/start', { sourceType: 'torrent', sourceUrn: film(72) });
+    assert.equal(other.statusCode, 201);
+    assert.equal(body<Job>(other).id, `big-buck-bunny-2008-1080p-${hash(72).slice(0, 8)}`);
+    // No usable name: the info-hash's first 12 characters.
+    const bare = await post('/download/start', { sourceType: 'torrent', sourceUrn: hash(73) });
+    assert.equal(body<Job>(bare).id, hash(73).slice(0, 12));
+
+    const torrent = await makeTorrentFile('Nosferatu (1922).mkv', Buffer.alloc(50_000, 3));
+    const uploaded = await checkedInject(server.app, {
+      method: 'POST',
+      url: '/download/upload',
+      headers: { ...server.auth, 'content-type': 'application/x-bittorrent' },
+      payload: torrent,
+    });
+    assert.equal(uploaded.statusCode, 201);
+    assert.equal(body<Job>(uploaded).id, 'nosferatu-1922');
+  });
+
   it('answers 400 invalid_torrent for bytes that are not a .torrent, 415 for JSON, 413 past 10 MiB', async () => {
     const send = (payload: Buffer | string, type: string) =>
       checkedInject(server.app, {

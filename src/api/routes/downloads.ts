@@ -14,13 +14,18 @@ export interface DownloadRoutesOptions {
 }
 
 interface StartBody {
-  id: string;
+  /** Optional: the service names the job after its torrent. */
+  id?: string;
   sourceType: SourceType;
   sourceUrn: string;
 }
 
 interface JobIdBody {
   id: string;
+}
+
+interface UploadQuery {
+  id?: string;
 }
 
 interface CancelBody extends JobIdBody {
@@ -55,7 +60,7 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
       { parseAs: 'buffer', bodyLimit: options.uploadLimitBytes },
       (_request, body, done) => done(null, body),
     );
-    upload.post<{ Querystring: JobIdBody; Body: Buffer }>(
+    upload.post<{ Querystring: UploadQuery; Body: Buffer }>(
       '/download/upload',
       { schema: routeSchema('post', '/download/upload'), bodyLimit: options.uploadLimitBytes },
       async (request, reply) => {
