@@ -131,13 +131,7 @@ export class JobRunner {
    * first, and its slot goes to the next queued job. An engine that can no longer pause it lets it go.
    */
   async pause(id: string, stored: StoredJob): Promise<void> {
-    await this.starting.get(id)?.catch(() => undefined);
-    this.safely(id, () => {
-      this.live.saveResume(id, stored, { synced: false });
-      this.live.persistProgress(id);
-    });
-    this.active.delete(id);
-    this.live.forget(id);
+    await this.leaveSlot(id, stored, { keepResume: true });
     try {
       await this.downloader.pause(id);
       this.held.add(id);
@@ -152,6 +146,12 @@ export class JobRunner {
       await this.letGo(id);
       return;
     }
+    await this.leaveSlot(id, stored, options);
+    await this.letGo(id);
+  }
+
+  /** A running job gives up its slot: its progress is saved, and its resume data when asked. */
+  private async leaveSlot(id: string, stored: StoredJob, options: { keepResume: boolean }): Promise<void> {
     await this.starting.get(id)?.catch(() => undefined);
     this.safely(id, () => {
       if (options.keepResume) this.live.saveResume(id, stored, { synced: false });
@@ -160,7 +160,6 @@ export class JobRunner {
     this.active.delete(id);
     this.seeding.forget(id);
     this.live.forget(id);
-    await this.letGo(id);
   }
 
   /** Saves every running job's resume data (files synced), then stops the engine. */
