@@ -1,27 +1,22 @@
 /**
- * The media root and the folders of running direct downloads. The root is found in order before a
- * job writes (made for a first download; once any job has data there, only checked, never made
- * again on the disk underneath an unmounted one). While jobs run, every few seconds, each one's
- * folder must still be the folder it opened and its open file must still have a name: a folder or
- * file deleted mid-download fails the job (`path_missing`) instead of filling a deleted inode.
+ * The media root and the folders of running jobs, for every driver that writes to this machine's
+ * disk. The root is found in order before a job writes (made for a first download; once any job
+ * has data there, only checked, never made again on the disk underneath an unmounted one). While
+ * jobs run, every few seconds, each one's folder must still be the folder it opened and its files
+ * must still have a name: a folder or file deleted mid-download fails the job (`path_missing`)
+ * instead of filling a deleted inode.
  */
 
-import { assertSameFolder, type FolderIdentity, openJobFolder } from '../../disk/job-folders.js';
-import { MediaRoot } from '../../disk/media-root.js';
-import { ChillyError, toChillyError } from '../../domain/errors.js';
-import { fstat } from './http-state-file.js';
-
-/** What is checked of one running job. */
-export interface WatchedFolder {
-  folder: string;
-  folderIdentity: FolderIdentity | undefined;
-  /** The data file while it is open. */
-  fd: number | undefined;
-}
+import { type ChillyError, toChillyError } from '../domain/errors.js';
+import { assertSameFolder, type FolderIdentity, openJobFolder } from './job-folders.js';
+import { MediaRoot } from './media-root.js';
 
 /** A running job to check, and what to do when its data is gone. */
 export interface WatchEntry {
-  target: WatchedFolder;
+  folder: string;
+  folderIdentity: FolderIdentity | undefined;
+  /** The driver's own check of the files it has open; throws (`path_missing`) when one was deleted. */
+  checkFiles?: () => Promise<void>;
   gone: (error: ChillyError) => void;
 }
 
@@ -97,14 +92,11 @@ export class MediaFolders {
       () => undefined,
       (error: unknown) => error,
     );
-    for (const { target, gone } of entries) {
+    for (const { folder, folderIdentity, checkFiles, gone } of entries) {
       try {
         if (rootProblem !== undefined) throw rootProblem;
-        if (target.folderIdentity !== undefined) await assertSameFolder(target.folder, target.folderIdentity);
-        const fd = target.fd;
-        if (fd !== undefined && (await fstat(fd).catch(() => undefined))?.nlink === 0) {
-          throw new ChillyError('path_missing', 'The file was deleted while it downloaded: resume to start it again.');
-        }
+        if (folderIdentity !== undefined) await assertSameFolder(folder, folderIdentity);
+        await checkFiles?.();
       } catch (error) {
         gone(toChillyError(error, 'path_missing'));
       }

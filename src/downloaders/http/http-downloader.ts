@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DEFAULT_MEDIA_FOLDER } from '../../config/defaults.js';
 import { type MediaAccess, modesFor, removeCreated } from '../../disk/confined-files.js';
 import { chooseJobFolder, type FolderIdentity, footprintToRemove } from '../../disk/job-folders.js';
+import { MediaFolders, type WatchEntry } from '../../disk/media-folders.js';
 import { ChillyError, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, emptyProgress, type Job, type JobInput, type SourceType } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
@@ -11,9 +12,8 @@ import { parseHttpUrl } from '../../http/outbound-request.js';
 import { assertFreeSpace } from '../disk-space.js';
 import type * as Driver from '../downloader.js';
 import { ByteWatermark, WatermarkRangeWaiter } from './byte-watermark.js';
-import { MediaFolders, type WatchEntry } from './folder-watch.js';
 import { secretsOf } from './http-request.js';
-import { type HttpState, readHttpState, STATE_FILE, validState } from './http-state-file.js';
+import { fstat, type HttpState, readHttpState, STATE_FILE, validState } from './http-state-file.js';
 import { runTransfer, type TransferJob, type TransferOptions } from './http-transfer.js';
 
 /** The source type this driver downloads. Not in the domain's `SOURCE_TYPES` yet (see the class comment). */
@@ -351,7 +351,21 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
     return [...this.#records.values()].flatMap((record) => {
       const transfer = record.transfer;
       if (transfer === undefined) return [];
-      return [{ target: record, gone: (error) => record.transfer === transfer && this.#fail(record, error) }];
+      const entry: WatchEntry = {
+        folder: record.folder,
+        folderIdentity: record.folderIdentity,
+        checkFiles: async () => {
+          const fd = record.fd;
+          if (fd !== undefined && (await fstat(fd).catch(() => undefined))?.nlink === 0) {
+            throw new ChillyError(
+              'path_missing',
+              'The file was deleted while it downloaded: resume to start it again.',
+            );
+          }
+        },
+        gone: (error) => record.transfer === transfer && this.#fail(record, error),
+      };
+      return [entry];
     });
   }
 

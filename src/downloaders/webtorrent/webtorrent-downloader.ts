@@ -2,14 +2,8 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { DEFAULT_MEDIA_FOLDER, DEFAULTS } from '../../config/defaults.js';
 import { type MediaAccess, modesFor, removeCreated } from '../../disk/confined-files.js';
-import {
-  assertSameFolder,
-  chooseJobFolder,
-  type FolderIdentity,
-  footprintToRemove,
-  openJobFolder,
-} from '../../disk/job-folders.js';
-import { MediaRoot } from '../../disk/media-root.js';
+import { chooseJobFolder, type FolderIdentity, footprintToRemove } from '../../disk/job-folders.js';
+import { MediaFolders, type WatchEntry } from '../../disk/media-folders.js';
 import { ChillyError, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
@@ -145,15 +139,11 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   private readonly folderCheckMs: number;
   private readonly modes: { file: number; dir: number };
   private readonly engineOptions: EngineNetworkOptions;
-  private readonly root: MediaRoot;
-  /** The root was found in order once (later checks compare with that), or is known to hold data. */
-  private rootReady = false;
-  private rootExpected = false;
+  /** The media root and the running jobs' folders (src/disk/media-folders.ts). */
+  private readonly folders: MediaFolders;
   private readonly records = new Map<string, JobRecord>();
   /** Ids whose start is between validation and registration, so a duplicate start fails at once. */
   private readonly starting = new Set<string>();
-  private folderTimer: NodeJS.Timeout | undefined;
-  private folderCheck: Promise<void> | undefined;
   private client: WebTorrent | undefined;
   /** The engine's client class, once loadEngine() has been awaited (every path to attach() does). */
   private WebTorrentClient: EngineModule['WebTorrent'] | undefined;
@@ -180,7 +170,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         throw new ChillyError('validation_failed', `${name} must be at least 100.`);
     }
     this.modes = modesFor(options.mediaAccess ?? 'private');
-    this.root = new MediaRoot(this.mediaRoot, this.modes.dir);
+    this.folders = new MediaFolders(this.mediaRoot, { dirMode: this.modes.dir, checkEveryMs: this.folderCheckMs });
     this.engineOptions = {
       network: this.network,
       ...(options.torrentPort === undefined ? {} : { torrentPort: options.torrentPort }),
@@ -195,12 +185,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     return path.join(this.mediaRoot, id);
   }
 
-  async prepareMediaRoot(options: { expectData: boolean; adopt?: boolean }): Promise<void> {
-    this.rootExpected ||= options.expectData;
-    if (options.adopt === true) await this.root.adopt();
-    else if (this.rootExpected) await this.root.verify();
-    // Without data there yet, the root is made (or marked) by the first job that starts.
-    this.rootReady = options.adopt === true || this.rootExpected;
+  prepareMediaRoot(options: { expectData: boolean; adopt?: boolean }): Promise<void> {
+    return this.folders.prepare(options);
   }
 
   async chooseFolder(id: string, options: { isTaken?: (folder: string) => boolean } = {}): Promise<string> {
@@ -270,9 +256,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       const hasData = options.hasData === true;
       this.WebTorrentClient ??= (await loadEngine()).WebTorrent;
       this.assertAlive();
-      await this.ensureRoot(hasData);
       const folder = options.savePath ?? (await this.chooseFolder(id));
-      const opened = await openJobFolder(folder, { hasData, mode: this.modes.dir });
+      const opened = await this.folders.open(folder, hasData);
 
       const job = newJobFromSource({ input, source, parsed, savePath: folder });
       if (layout !== undefined && diskPaths !== undefined) {
@@ -330,8 +315,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       assertTransition(record.job, 'resume');
       this.assertFreeSpaceFor(record, record);
       // The folder may have come back (a disk mounted again); data written before must still be there.
-      await this.ensureRoot(true);
-      record.folderIdentity = (await openJobFolder(record.folder, { hasData: true, mode: this.modes.dir })).identity;
+      record.folderIdentity = (await this.folders.open(record.folder, true)).identity;
       delete record.job.error;
       this.attach(record);
       this.emit('resumed', snapshot(record.job));
@@ -410,14 +394,13 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
 
   private async shutdown(): Promise<void> {
     for (const record of this.records.values()) this.stopProgressTimer(record);
-    clearInterval(this.folderTimer);
-    this.folderTimer = undefined;
+    const foldersStopped = this.folders.stop();
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
       await new Promise<void>((resolve) => client.destroy(() => resolve()));
     }
-    await this.folderCheck?.catch(() => undefined);
+    await foldersStopped;
     for (const record of this.records.values()) {
       record.torrent = undefined;
       record.store = undefined;
@@ -428,18 +411,6 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     if (this.destroyed !== undefined) {
       throw new ChillyError('downloader_destroyed', 'This downloader has been destroyed.');
     }
-  }
-
-  /**
-   * The media root before a job uses it: found in order once (created if no job has data there),
-   * then only checked, so a root that vanished later is never made again underneath.
-   */
-  private async ensureRoot(hasData: boolean): Promise<void> {
-    if (this.rootReady) return this.root.check();
-    this.rootExpected ||= hasData;
-    if (this.rootExpected) await this.root.verify();
-    else await this.root.ensure();
-    this.rootReady = true;
   }
 
   private serialise(id: string, action: (record: JobRecord) => Promise<Job>): Promise<Job> {
@@ -550,7 +521,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       if (record.torrent === torrent) this.warn(record.job.id, warning);
     });
     this.startProgressTimer(record);
-    this.startFolderChecks();
+    this.folders.watch(() => this.watchEntries());
   }
 
   /** Takes the job off the engine; its files stay where they are. */
@@ -681,50 +652,32 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   }
 
   /**
-   * Every few seconds while jobs run: the media root is still there (not unmounted), and each
-   * running job's folder and open files are still the ones it writes to. A deleted folder would
-   * otherwise take the rest of the download into deleted inodes and report it complete.
+   * The running jobs, for the checks every few seconds (src/disk/media-folders.ts): a deleted
+   * folder or file would otherwise take the rest of the download into deleted inodes and report it
+   * complete. A job re-attached since is not failed for its old torrent.
    */
-  private startFolderChecks(): void {
-    if (this.folderTimer !== undefined) return;
-    this.folderTimer = setInterval(() => {
-      const running = [...this.records.values()].filter((record) => record.torrent !== undefined);
-      if (running.length === 0) {
-        clearInterval(this.folderTimer);
-        this.folderTimer = undefined;
-        return;
-      }
-      this.folderCheck ??= this.checkFolders(running).finally(() => {
-        this.folderCheck = undefined;
-      });
-    }, this.folderCheckMs);
-    this.folderTimer.unref();
-  }
-
-  private async checkFolders(running: JobRecord[]): Promise<void> {
-    let rootProblem: unknown;
-    try {
-      await this.root.check();
-    } catch (error) {
-      rootProblem = error;
-    }
-    for (const record of running) {
+  private watchEntries(): WatchEntry[] {
+    return [...this.records.values()].flatMap((record) => {
       const torrent = record.torrent;
-      if (torrent === undefined) continue;
-      try {
-        if (rootProblem !== undefined) throw rootProblem;
-        if (record.folderIdentity !== undefined) await assertSameFolder(record.folder, record.folderIdentity);
-        const gone = (await record.store?.unlinkedFiles()) ?? [];
-        if (gone.length > 0) {
-          throw new ChillyError(
-            'path_missing',
-            `Files of this download were deleted while it ran (${gone.slice(0, 3).join(', ')}): resume it to download them again.`,
-          );
-        }
-      } catch (error) {
-        if (record.torrent === torrent) this.fail(record, toChillyError(error, 'path_missing'));
-      }
-    }
+      if (torrent === undefined) return [];
+      const entry: WatchEntry = {
+        folder: record.folder,
+        folderIdentity: record.folderIdentity,
+        checkFiles: async () => {
+          const gone = (await record.store?.unlinkedFiles()) ?? [];
+          if (gone.length > 0) {
+            throw new ChillyError(
+              'path_missing',
+              `Files of this download were deleted while it ran (${gone.slice(0, 3).join(', ')}): resume it to download them again.`,
+            );
+          }
+        },
+        gone: (error) => {
+          if (record.torrent === torrent) this.fail(record, error);
+        },
+      };
+      return [entry];
+    });
   }
 
   private updateProgress(record: JobRecord): void {
