@@ -6,7 +6,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assertValidJobId } from '../domain/job.js';
-import { disambiguatedJobId, jobIdFromName } from '../domain/job-id.js';
 import { isBareInfoHash, MAX_TORRENT_FILE_BYTES, resolveTorrentSource } from '../downloaders/torrent-source.js';
 import { outboundRequest, parseHttpUrl, redactSecrets } from '../http/outbound-request.js';
 import { CliError, usageError } from './io.js';
@@ -95,10 +94,3 @@ export function checkJobId(id: string): string {
   }
   return id;
 }
-
-/** A job id people can type, from the torrent's name (see src/domain/job-id.ts). */
-export function defaultJobId(source: Pick<CliSource, 'name' | 'infoHash'>): string {
-  return jobIdFromName(source);
-}
-
-export { disambiguatedJobId };

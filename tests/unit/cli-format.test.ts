@@ -4,8 +4,8 @@ import { clientBaseUrl } from '../../src/cli/api.js';
 import { formatBytes, formatEta, formatPercent, progressLine, renderTable } from '../../src/cli/format.js';
 import { createStyle, type OutputStream } from '../../src/cli/io.js';
 import { createProgressView } from '../../src/cli/progress.js';
-import { defaultJobId, disambiguatedJobId } from '../../src/cli/source.js';
 import { emptyProgress, type Job } from '../../src/domain/job.js';
+import { jobIdFromName as defaultJobId, disambiguatedJobId } from '../../src/domain/job-id.js';
 
 function job(overrides: Partial<Job> = {}): Job {
   return {

@@ -3,13 +3,14 @@
  * server, then follows it with a progress bar until it settles (unless --detach).
  */
 import type { Job } from '../../client/index.js';
+import { disambiguatedJobId, jobIdFromName } from '../../domain/job-id.js';
 import { ApiError, type CliApi, connect } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { followJob } from '../follow.js';
 import { formatBytes } from '../format.js';
 import { CliError, EXIT, printJson, println } from '../io.js';
 import { createProgressView } from '../progress.js';
-import { type CliSource, checkJobId, defaultJobId, disambiguatedJobId, readSource } from '../source.js';
+import { type CliSource, checkJobId, readSource } from '../source.js';
 import { terminalSafe } from '../terminal-text.js';
 
 export interface AddOptions {
@@ -57,7 +58,7 @@ async function submit(
   };
   if (explicitId !== undefined) return send(explicitId);
   try {
-    return await send(defaultJobId(source));
+    return await send(jobIdFromName(source));
   } catch (error) {
     if (error instanceof ApiError && error.code === 'duplicate_job') return send(disambiguatedJobId(source));
     throw error;

@@ -5,13 +5,14 @@
  */
 import path from 'node:path';
 import type { Job } from '../../domain/job.js';
+import { jobIdFromName } from '../../domain/job-id.js';
 import { WebTorrentDownloader } from '../../downloaders/webtorrent/webtorrent-downloader.js';
 import type { CommandContext } from '../context.js';
 import { SETTLED_STATUSES } from '../follow.js';
 import { formatBytes } from '../format.js';
 import { EXIT, printJson, println } from '../io.js';
 import { createProgressView } from '../progress.js';
-import { checkJobId, defaultJobId, readSource } from '../source.js';
+import { checkJobId, readSource } from '../source.js';
 import { terminalSafe } from '../terminal-text.js';
 import { settle } from './add.js';
 
@@ -25,7 +26,7 @@ export async function runDownload(ctx: CommandContext, argument: string, options
   const config = ctx.config();
   const explicitId = options.id === undefined ? undefined : checkJobId(options.id);
   const source = await readSource(argument, io.cwd);
-  const id = explicitId ?? defaultJobId(source);
+  const id = explicitId ?? jobIdFromName(source);
   const mediaRoot = path.resolve(io.cwd, options.out ?? '.');
   const downloader = new WebTorrentDownloader({
     mediaRoot,
