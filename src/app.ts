@@ -11,7 +11,7 @@ import { loadOrCreateToken } from './api/token.js';
 import type { ChillyConfig } from './config/chilly-config.js';
 import { ChillyError } from './domain/errors.js';
 import type { Downloader } from './downloaders/downloader.js';
-import { WebTorrentDownloader } from './downloaders/webtorrent/webtorrent-downloader.js';
+import { downloaderFromConfig } from './downloaders/engine-from-config.js';
 import { type CreateMetadataServiceOptions, createMetadataService } from './metadata/metadata-service.js';
 import { DownloadService } from './service/download-service.js';
 import { jobMovieLookup, MovieLinker, type MovieLinkerOptions } from './service/movie-linker.js';
@@ -22,7 +22,7 @@ export const DATABASE_FILE_NAME = 'chilly.db';
 
 export interface StartServerOptions {
   config: ChillyConfig;
-  /** The engine; WebTorrent on `config.mediaRoot` by default (tests pass a MockDownloader). */
+  /** The engine; by default the one `config.engine` names (tests pass a MockDownloader). */
   downloader?: Downloader;
   /** Pino options for the request log (default: info level to stdout). */
   logger?: boolean | Record<string, unknown>;
@@ -123,14 +123,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   let app: FastifyInstance | undefined;
   const warn = options.onWarning ?? (() => undefined);
   try {
-    downloader =
-      options.downloader ??
-      new WebTorrentDownloader({
-        mediaRoot: config.mediaRoot,
-        network: config.network,
-        torrentPort: config.torrentPort,
-        onWarning: (message) => warn(message),
-      });
+    downloader = options.downloader ?? (await downloaderFromConfig(config, warn));
     // No request leaves before a lookup is asked for, and none at all without a key or token.
     const metadata = createMetadataService({
       tmdb: config.tmdb,

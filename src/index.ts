@@ -29,7 +29,23 @@ export type {
   ResumeState,
   StartOptions,
 } from './downloaders/downloader.js';
+export { downloaderFromConfig, engineFromConfig } from './downloaders/engine-from-config.js';
+export { HttpDownloader, type HttpDownloaderOptions } from './downloaders/http/http-downloader.js';
 export { MockDownloader, type MockDownloaderOptions } from './downloaders/mock-downloader.js';
+export { QBittorrentAdapter } from './downloaders/qbittorrent/qbittorrent-adapter.js';
+export type {
+  EngineAdapter,
+  EngineAddRequest,
+  EngineFile,
+  EngineSync,
+  EngineTorrent,
+} from './downloaders/remote/engine-adapter.js';
+export {
+  RemoteEngineDownloader,
+  type RemoteEngineDownloaderOptions,
+} from './downloaders/remote/remote-engine-downloader.js';
+export { SourceRouter } from './downloaders/source-router.js';
+export { TransmissionAdapter } from './downloaders/transmission/transmission-adapter.js';
 export {
   WebTorrentDownloader,
   type WebTorrentDownloaderOptions,

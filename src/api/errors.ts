@@ -69,7 +69,7 @@ export function describeValidation(errors: readonly Partial<ErrorObject>[], cont
   if (first.keyword === 'pattern') {
     // A path or a URL of a .torrent is the usual mistake: say what to do instead of quoting a regex.
     if (first.instancePath === '/sourceUrn') {
-      return `${where} must be a magnet URI or a bare info-hash (40 hex or 32 base32 characters); to add a .torrent file, send its bytes: POST /download/upload?id=<id>`;
+      return `${where} must be a magnet URI, a bare info-hash (40 hex or 32 base32 characters) or, with sourceType "http", an http(s) URL; to add a .torrent file, send its bytes: POST /download/upload?id=<id>`;
     }
     return `${where} is not in the form the API expects (see /docs)`;
   }

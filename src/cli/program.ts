@@ -95,6 +95,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .argument('<source>', 'magnet URI, info-hash, .torrent file or http(s) URL of one')
       .description('add a download, then show its progress until it is done')
       .option('--id <id>', 'job id (default: from the torrent name)')
+      .option('--direct', 'the http(s) URL is the film itself (a direct download), not a .torrent')
       .option('-d, --detach', 'return once added; do not follow the progress'),
   ).action(
     action(async (ctx, [source], options) => (await import('./commands/add.js')).runAdd(ctx, source ?? '', options)),
@@ -183,6 +184,8 @@ function placeholder(kind: string): string {
   if (kind === 'boolean') return 'on|off';
   if (kind === 'path') return 'dir';
   if (kind === 'network') return 'public|loopback';
+  if (kind === 'engine') return 'webtorrent|qbittorrent|transmission';
+  if (kind === 'pathMap') return 'remote=local';
   return kind === 'url' ? 'url' : 'value';
 }
 

@@ -493,14 +493,17 @@ export interface components {
          * @enum {string}
          */
         JobStatus: "queued" | "verifying" | "downloading" | "stalled" | "paused" | "completed" | "error" | "cancelled" | "files_missing";
-        /** @enum {string} */
-        SourceType: "torrent";
         /**
-         * @description A magnet URI with a BitTorrent info-hash, or a bare info-hash (40 hex or 32 base32 characters).
+         * @description `torrent`: a magnet URI or info-hash (or an uploaded .torrent); `http`: a direct http(s) URL of one video file.
+         * @enum {string}
+         */
+        SourceType: "torrent" | "http";
+        /**
+         * @description For `torrent`, a magnet URI with a BitTorrent info-hash, or a bare info-hash (40 hex or 32 base32 characters); for `http`, the http(s) URL of the file (no user name or password in it).
          * @example magnet:?xt=urn:btih:dd8255ecdc7ca55fb0bbf81323d87062db1f6d1c&dn=Big+Buck+Bunny
          */
         SourceUrn: string;
-        /** @description Without an `id`, one is made from the torrent's name (`big-buck-bunny-2008`; the name plus a piece of the info-hash when another torrent has it), or the torrent's existing job is answered (200). */
+        /** @description Without an `id`, one is made from the torrent's name (`big-buck-bunny-2008`; the name plus a piece of the info-hash when another torrent has it) or the URL's file name, or the torrent's (or URL's) existing job is answered (200). */
         StartRequest: {
             id?: components["schemas"]["JobId"];
             sourceType: components["schemas"]["SourceType"];
@@ -547,7 +550,7 @@ export interface components {
         Job: {
             id: components["schemas"]["JobId"];
             sourceType: components["schemas"]["SourceType"];
-            /** @description Magnet URI or info-hash as given, or `torrent:<infoHash>` for an uploaded .torrent. */
+            /** @description Magnet URI or info-hash as given, `torrent:<infoHash>` for an uploaded .torrent, or the URL of a direct download. */
             sourceUrn: string;
             status: components["schemas"]["JobStatus"];
             infoHash?: string;
@@ -775,7 +778,7 @@ export interface components {
          *     each always sent with the same HTTP status. Some only appear in a job's `error` or in other APIs.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "downloader_destroyed" | "shutting_down" | "database_damaged" | "not_found" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "capability_unsupported" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
+        ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "engine_unreachable" | "engine_auth_failed" | "removed_externally" | "downloader_destroyed" | "shutting_down" | "database_damaged" | "not_found" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "capability_unsupported" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];

@@ -1,5 +1,6 @@
 /** The one typed configuration: what `resolveConfig` builds and the rest of the backend is handed. */
 import type { NetworkMode } from '../domain/network-mode.js';
+import type { EngineEndpoint, EngineKind, EnginePathMap } from './engine-settings.js';
 
 export interface SeedingPolicy {
   /** Stop seeding a completed job once uploaded/size reaches this. 0 turns seeding off. */
@@ -31,4 +32,10 @@ export interface ChillyConfig {
     /** Look new downloads up on TMDB without being asked (only when a TMDB key or token is set). */
     autoIdentify: boolean;
   };
+  /** What moves the bytes: the embedded WebTorrent, or a qBittorrent or Transmission daemon. */
+  engine: EngineKind;
+  qbittorrent: EngineEndpoint;
+  transmission: EngineEndpoint;
+  /** Where the engine's download folder is readable on this machine (external engines only). */
+  enginePathMap: EnginePathMap | undefined;
 }

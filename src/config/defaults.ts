@@ -5,6 +5,7 @@
  */
 import type { NetworkMode } from '../domain/network-mode.js';
 import type { SeedingPolicy } from './chilly-config.js';
+import type { EngineKind } from './engine-settings.js';
 
 export interface Defaults {
   host: string;
@@ -18,6 +19,11 @@ export interface Defaults {
   torrentPort: number;
   tmdbBaseUrl: string;
   autoIdentify: boolean;
+  engine: EngineKind;
+  /** qBittorrent's Web UI on this machine, at its own default port. */
+  qbittorrentUrl: string;
+  /** Transmission's RPC on this machine, at its own default port and path. */
+  transmissionUrl: string;
 }
 
 export const DEFAULTS: Readonly<Defaults> = Object.freeze({
@@ -29,6 +35,9 @@ export const DEFAULTS: Readonly<Defaults> = Object.freeze({
   torrentPort: 0,
   tmdbBaseUrl: 'https://api.themoviedb.org/3',
   autoIdentify: true,
+  engine: 'webtorrent',
+  qbittorrentUrl: 'http://127.0.0.1:8080',
+  transmissionUrl: 'http://127.0.0.1:9091/transmission/rpc',
 });
 
 /** The downloads folder's name: `<data dir>/media` for the server. */

@@ -123,6 +123,18 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
     torrentPort: pick('torrentPort'),
     tmdb: { apiKey: pick('tmdb.apiKey'), readToken: pick('tmdb.readToken'), baseUrl: pick('tmdb.baseUrl') },
     metadata: { autoIdentify: pick('metadata.autoIdentify') },
+    engine: pick('engine'),
+    qbittorrent: {
+      url: pick('qbittorrent.url'),
+      username: pick('qbittorrent.username'),
+      password: pick('qbittorrent.password'),
+    },
+    transmission: {
+      url: pick('transmission.url'),
+      username: pick('transmission.username'),
+      password: pick('transmission.password'),
+    },
+    enginePathMap: pick('enginePathMap'),
   };
   const overrides = options.overrides ?? {};
   for (const key of Object.keys(overrides)) {

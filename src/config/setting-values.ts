@@ -7,6 +7,7 @@ import { isNetworkMode, NETWORK_MODES } from '../domain/network-mode.js';
 import { ConfigError } from './config-error.js';
 import type { ConfigSource } from './config-source.js';
 import { MIN_TOKEN_LENGTH } from './defaults.js';
+import { ENGINE_KINDS, isEngineKind, parseEnginePathMap } from './engine-settings.js';
 import type { Environment } from './environment.js';
 import type { SettingSpec } from './settings.js';
 import { expandHome } from './user-folders.js';
@@ -21,6 +22,10 @@ function expected(spec: SettingSpec): string {
       return 'true or false';
     case 'network':
       return NETWORK_MODES.map((mode) => `"${mode}"`).join(' or ');
+    case 'engine':
+      return ENGINE_KINDS.map((kind) => `"${kind}"`).join(', ');
+    case 'pathMap':
+      return '"/engine/folder=/local/folder" (both absolute)';
     case 'list':
       return 'a list of names';
     case 'url':
@@ -45,6 +50,10 @@ function check(spec: SettingSpec, value: unknown, wrong: (what: string) => never
       return typeof value === 'boolean' ? value : wrong(expected(spec));
     case 'network':
       return isNetworkMode(value) ? value : wrong(expected(spec));
+    case 'engine':
+      return isEngineKind(value) ? value : wrong(expected(spec));
+    case 'pathMap':
+      return (typeof value === 'string' ? parseEnginePathMap(value) : undefined) ?? wrong(expected(spec));
     case 'list':
       return Array.isArray(value) && value.every((item) => typeof item === 'string' && item.trim() !== '')
         ? value.map((item: string) => item.trim())

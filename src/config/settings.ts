@@ -6,7 +6,18 @@
 import { DEFAULTS, MEDIA_FOLDER_NAME, MIN_TOKEN_LENGTH } from './defaults.js';
 import { DOCUMENTED_FOLDERS } from './user-folders.js';
 
-export type SettingKind = 'string' | 'url' | 'path' | 'integer' | 'decimal' | 'boolean' | 'list' | 'network' | 'token';
+export type SettingKind =
+  | 'string'
+  | 'url'
+  | 'path'
+  | 'integer'
+  | 'decimal'
+  | 'boolean'
+  | 'list'
+  | 'network'
+  | 'token'
+  | 'engine'
+  | 'pathMap';
 
 /**
  * A fixed value (`note` is said after it in docs), or a rule that `resolveConfig` (or, for the API
@@ -151,6 +162,73 @@ export const SETTINGS = [
     max: 65_535,
     default: { value: DEFAULTS.torrentPort, note: 'random' },
     description: 'port for incoming peer connections',
+  }),
+  setting({
+    key: 'engine',
+    env: 'CHILLY_ENGINE',
+    flag: 'engine',
+    kind: 'engine',
+    default: { value: DEFAULTS.engine },
+    description: 'what moves the bytes: embedded `webtorrent`, or your `qbittorrent` or `transmission` daemon',
+  }),
+  setting({
+    key: 'qbittorrent.url',
+    env: 'CHILLY_QBITTORRENT_URL',
+    flag: 'qbittorrent-url',
+    kind: 'url',
+    default: { value: DEFAULTS.qbittorrentUrl },
+    description: "qBittorrent's Web UI address (with `CHILLY_ENGINE=qbittorrent`)",
+  }),
+  setting({
+    key: 'qbittorrent.username',
+    env: 'CHILLY_QBITTORRENT_USERNAME',
+    flag: 'qbittorrent-username',
+    kind: 'string',
+    default: { value: undefined },
+    description: 'qBittorrent Web UI user name (none when it skips authentication for this address)',
+  }),
+  setting({
+    key: 'qbittorrent.password',
+    env: 'CHILLY_QBITTORRENT_PASSWORD',
+    flag: undefined,
+    kind: 'string',
+    secret: true,
+    default: { value: undefined },
+    description: 'qBittorrent Web UI password',
+  }),
+  setting({
+    key: 'transmission.url',
+    env: 'CHILLY_TRANSMISSION_URL',
+    flag: 'transmission-url',
+    kind: 'url',
+    default: { value: DEFAULTS.transmissionUrl },
+    description: "Transmission's RPC address (with `CHILLY_ENGINE=transmission`)",
+  }),
+  setting({
+    key: 'transmission.username',
+    env: 'CHILLY_TRANSMISSION_USERNAME',
+    flag: 'transmission-username',
+    kind: 'string',
+    default: { value: undefined },
+    description: 'Transmission RPC user name (none when it requires no authentication)',
+  }),
+  setting({
+    key: 'transmission.password',
+    env: 'CHILLY_TRANSMISSION_PASSWORD',
+    flag: undefined,
+    kind: 'string',
+    secret: true,
+    default: { value: undefined },
+    description: 'Transmission RPC password',
+  }),
+  setting({
+    key: 'enginePathMap',
+    env: 'CHILLY_ENGINE_PATH_MAP',
+    flag: 'engine-path-map',
+    kind: 'pathMap',
+    default: { value: undefined },
+    description:
+      "`/engine/folder=/this/machine/folder`: where the engine's download folder is readable here (turns on playing finished films and the library)",
   }),
   setting({
     key: 'tmdb.apiKey',

@@ -28,6 +28,18 @@ export const ERROR_CATALOGUE = {
     summary: "The job's folder or the media folder vanished or was unmounted while the job had data in it.",
   },
   download_failed: { httpStatus: 500, summary: 'The download engine reported an error.' },
+  engine_unreachable: {
+    httpStatus: 503,
+    summary: 'The download engine (qBittorrent or Transmission) does not answer; Chilly keeps retrying.',
+  },
+  engine_auth_failed: {
+    httpStatus: 502,
+    summary: 'The download engine refused the configured user name or password.',
+  },
+  removed_externally: {
+    httpStatus: 409,
+    summary: "The torrent was removed in the engine's own interface; Chilly does not add it back by itself.",
+  },
   downloader_destroyed: { httpStatus: 503, summary: 'The downloader has been shut down.' },
   shutting_down: {
     httpStatus: 503,

@@ -18,7 +18,8 @@ export const JOB_STATUSES = [
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const SOURCE_TYPES = ['torrent'] as const;
+/** `torrent`: a magnet, info-hash or .torrent; `http`: a direct http(s) URL of one video file. */
+export const SOURCE_TYPES = ['torrent', 'http'] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 
 /** A snapshot of transfer figures. Speeds in bytes per second, ETA in seconds (null when unknown). */
@@ -72,7 +73,10 @@ export interface JobMovie
 export interface Job {
   id: string;
   sourceType: SourceType;
-  /** Magnet URI, bare info-hash, or path of a .torrent file; `torrent:<infoHash>` when added from bytes. */
+  /**
+   * Magnet URI, bare info-hash, or path of a .torrent file; `torrent:<infoHash>` when added from
+   * bytes; the URL of a direct (`http`) download.
+   */
   sourceUrn: string;
   status: JobStatus;
   infoHash?: string;
@@ -124,6 +128,16 @@ export function assertValidJobId(id: unknown): asserts id is string {
       `Invalid job id ${JSON.stringify(id)}: use 1-128 letters, digits, '.', '-' or '_', not starting with '.'.`,
     );
   }
+}
+
+/** The id of what a caller hands to a driver's `start()`: a job object with a valid id, or a typed error. */
+export function startedJobId(input: unknown): string {
+  if (input === null || typeof input !== 'object') {
+    throw new ChillyError('validation_failed', 'start() needs a job object { id, sourceType, sourceUrn }.');
+  }
+  const { id } = input as { id?: unknown };
+  assertValidJobId(id);
+  return id;
 }
 
 export function emptyProgress(): JobProgress {

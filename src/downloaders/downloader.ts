@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { ChillyError } from '../domain/errors.js';
-import type { Job, JobFootprint, JobInput } from '../domain/job.js';
+import type { Job, JobFootprint, JobInput, SourceType } from '../domain/job.js';
 import type { TorrentSource } from './torrent-source.js';
 
 /**
@@ -96,6 +96,11 @@ export interface DownloaderCapabilities {
   sequentialPieces: boolean;
   /** Resume data (verified pieces) the service saves and hands back (`resumeState`). */
   resumeData: boolean;
+  /**
+   * A job's files are readable on this machine at its `savePath` (finished films can be played and
+   * checked). An external engine's are only when its download folder is mapped here.
+   */
+  localFiles: boolean;
 }
 
 export type DownloaderCapability = keyof DownloaderCapabilities;
@@ -106,6 +111,8 @@ const CAPABILITY_ACTIONS: Record<DownloaderCapability, string> = {
   fileSelection: 'download only some of the files',
   sequentialPieces: 'download pieces in order',
   resumeData: 'keep resume data',
+  localFiles:
+    "read a job's files on this machine (set CHILLY_ENGINE_PATH_MAP to where its download folder is mounted here)",
 };
 
 /** Throws `capability_unsupported` naming the engine unless the driver can do `capability`. */
@@ -156,6 +163,18 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
   setFileOptions?(id: string, options: { selectedFiles: readonly number[] | null; sequential: boolean }): void;
   /** Current resume data of a job, for drivers that have any (undefined until metadata is known). */
   resumeState?(id: string): ResumeState | undefined;
+  /**
+   * For engines that keep torrents and their data themselves (qBittorrent, Transmission): removes
+   * the torrent with this info-hash, whether a job is attached to it now or not, and with
+   * `deleteData` its files, on the engine's side. Resolves false when the engine does not have it.
+   * The service then never deletes a job's data itself (`deleteJobData`).
+   */
+  removeByInfoHash?(infoHash: string, options: { deleteData: boolean }): Promise<boolean>;
+  /**
+   * The driver that runs jobs of this source type, for a downloader made of several (SourceRouter):
+   * a job's folder, capabilities and data are its own driver's business.
+   */
+  driverFor?(sourceType: SourceType): Downloader;
   /** Stops every job and releases every socket, timer and file handle. Idempotent. */
   destroy(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { DEFAULT_MEDIA_FOLDER } from '../config/defaults.js';
 import { ChillyError } from '../domain/errors.js';
-import { assertValidJobId, type Job, type JobInput } from '../domain/job.js';
+import { assertValidJobId, type Job, type JobInput, startedJobId } from '../domain/job.js';
 import { assertTransition } from '../domain/job-state-machine.js';
 import type {
   CancelOptions,
@@ -61,6 +61,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     fileSelection: true,
     sequentialPieces: true,
     resumeData: false,
+    localFiles: true,
   });
   readonly #bytesPerSecond: number;
   readonly #totalBytes: number | ((job: JobInput) => number);
@@ -92,11 +93,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
    */
   async start(input: JobInput, options: StartOptions = {}): Promise<Job> {
     this.#assertAlive();
-    if (input === null || typeof input !== 'object') {
-      throw new ChillyError('validation_failed', 'start() needs a job object { id, sourceType, sourceUrn }.');
-    }
-    assertValidJobId(input.id);
-    const id = input.id;
+    const id = startedJobId(input);
     if (this.#entries.has(id) || this.#starting.has(id)) {
       throw new ChillyError('duplicate_job', `A job with id ${JSON.stringify(id)} already exists.`);
     }

@@ -2,11 +2,19 @@ import { existsSync } from 'node:fs';
 import type { SeedingPolicy } from '../config/chilly-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { ChillyError, isChillyError } from '../domain/errors.js';
-import { assertValidJobId, type Job, type JobMovie } from '../domain/job.js';
+import {
+  assertValidJobId,
+  emptyProgress,
+  type Job,
+  type JobMovie,
+  SOURCE_TYPES,
+  type SourceType,
+} from '../domain/job.js';
 import type { JobEvent, JobEventType } from '../domain/job-event.js';
 import { disambiguatedJobId, jobIdFromName } from '../domain/job-id.js';
 import { assertTransition, type Command } from '../domain/job-state-machine.js';
 import { assertCapability, type Downloader } from '../downloaders/downloader.js';
+import { resolveHttpSource } from '../downloaders/http/http-source.js';
 import { newJobFromSource, resolveTorrentSource, type TorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
@@ -116,7 +124,7 @@ export class DownloadService implements DownloadServiceApi {
       require: (id) => this.views.require(id),
       isRunning: (id) => this.runner.isRunning(id),
       subscribe: (listener) => this.subscribe(listener),
-      downloader,
+      driverOf: (job) => this.driverOf(job.sourceType),
     };
   }
 
@@ -140,6 +148,7 @@ export class DownloadService implements DownloadServiceApi {
     if (request === null || typeof request !== 'object') {
       throw new ChillyError('validation_failed', 'A job needs { sourceType, sourceUrn } (and an id of your choice).');
     }
+    if (request.sourceType === 'http') return this.addUrl(request);
     if (request.id !== undefined) {
       const { id } = request;
       assertValidJobId(id);
@@ -175,10 +184,7 @@ export class DownloadService implements DownloadServiceApi {
       );
     }
     const parsed = source.kind === 'torrent' ? source.parsed : undefined;
-    // A folder of its own that does not exist yet: its files never mix with anything else.
-    const savePath =
-      (await this.downloader.chooseFolder?.(id, { isTaken: (folder) => this.jobs.hasSavePath(folder) })) ??
-      this.downloader.jobFolder(id);
+    const savePath = await this.newFolder(id, 'torrent');
     const job = newJobFromSource({ input: { ...request, id }, source, parsed, savePath });
     // A .torrent read from a path is stored too: the file may be gone by the next start.
     const stored = this.jobs.insert(job, source.kind === 'torrent' ? source.torrentFile : undefined, {
@@ -188,6 +194,65 @@ export class DownloadService implements DownloadServiceApi {
     this.runner.rememberSource(id, source);
     await this.runner.pump();
     return { job: this.views.require(id), created: true };
+  }
+
+  /**
+   * A direct download of a URL: the URL's job if it has one; else a job named after the URL's file
+   * name (plus a piece of a hash of the URL when that name is another job's), or `request.id`.
+   */
+  private async addUrl(request: AddJobRequest): Promise<AddJobResult> {
+    const source = resolveHttpSource(request.sourceUrn);
+    if (request.id !== undefined) assertValidJobId(request.id);
+    const owner = this.jobs.findByUrl(source.url);
+    if (owner !== undefined) {
+      if (request.id === undefined || request.id === owner.job.id)
+        return { job: this.views.view(owner), created: false };
+      throw new ChillyError('duplicate_job', `This URL is already job ${JSON.stringify(owner.job.id)}.`);
+    }
+    const named = { name: source.name, infoHash: source.key };
+    const candidates = request.id === undefined ? [jobIdFromName(named), disambiguatedJobId(named)] : [request.id];
+    for (const [index, id] of candidates.entries()) {
+      const added = await this.locks.run(id, async () => {
+        if (this.jobs.get(id) !== undefined) {
+          if (index < candidates.length - 1) return undefined;
+          throw new ChillyError('duplicate_job', `Job ${JSON.stringify(id)} already exists with another source.`);
+        }
+        const savePath = await this.newFolder(id, 'http');
+        const now = new Date().toISOString();
+        const job: Job = {
+          id,
+          sourceType: 'http',
+          sourceUrn: source.url,
+          status: 'queued',
+          ...(source.name === undefined ? {} : { name: source.name }),
+          savePath,
+          progress: emptyProgress(),
+          sequential: true,
+          createdAt: now,
+          updatedAt: now,
+        };
+        const stored = this.jobs.insert(job, undefined, { folderCreated: false });
+        this.events.publish('added', this.views.view(stored));
+        return stored;
+      });
+      if (added === undefined) continue;
+      await this.runner.pump();
+      return { job: this.views.require(id), created: true };
+    }
+    throw new ChillyError('internal_error', 'No job id was free for this URL.');
+  }
+
+  /** A folder of its own that does not exist yet, from the job's driver: its files never mix with anything else. */
+  private async newFolder(id: string, sourceType: SourceType): Promise<string> {
+    const driver = this.driverOf(sourceType);
+    return (
+      (await driver.chooseFolder?.(id, { isTaken: (folder) => this.jobs.hasSavePath(folder) })) ?? driver.jobFolder(id)
+    );
+  }
+
+  /** The driver of jobs of this source type. */
+  private driverOf(sourceType: SourceType): Downloader {
+    return this.downloader.driverFor?.(sourceType) ?? this.downloader;
   }
 
   pause(id: string): Promise<Job> {
@@ -217,15 +282,22 @@ export class DownloadService implements DownloadServiceApi {
       const keepData = options.keepData ?? stored.job.status === 'completed';
       // What the engine made since the last save is only known to it until the job leaves it.
       const footprint = mergeFootprints(stored.footprint, this.downloader.footprint?.(id));
+      // An engine that keeps its torrents (qBittorrent, Transmission) removes it, and its data, on
+      // its side; first, so that an engine that does not answer fails the cancel with nothing changed.
+      const driver = this.driverOf(stored.job.sourceType);
+      const removeFromEngine = driver.removeByInfoHash?.bind(driver);
+      if (removeFromEngine !== undefined && stored.job.infoHash !== undefined) {
+        await removeFromEngine(stored.job.infoHash, { deleteData: !keepData });
+      }
       if (this.runner.isRunning(id) || this.runner.holds(id))
         await this.runner.release(id, stored, { keepResume: false });
       // The job is gone once its row is; data that cannot be deleted is reported, not left as a stuck job.
       this.jobs.delete(id);
       this.statuses.forget(id);
       const savePath = stored.job.savePath;
-      if (!keepData && savePath !== undefined) {
+      if (!keepData && savePath !== undefined && removeFromEngine === undefined) {
         const diskPaths = (stored.job.files ?? []).map((file) => file.path);
-        await this.downloader
+        await driver
           .deleteJobData(savePath, footprint, diskPaths)
           .then((left) => {
             if (left.length > 0) this.warn(`Job ${id}: cancelled; left in ${savePath}: ${left.slice(0, 5).join(', ')}`);
@@ -256,8 +328,9 @@ export class DownloadService implements DownloadServiceApi {
     return this.locks.run(id, async () => {
       // Before anything is stored: an engine that cannot do it says so (never a silent no-op).
       if (options !== null && typeof options === 'object') {
-        if (options.selectedFiles !== undefined) assertCapability(this.downloader, 'fileSelection');
-        if (options.sequential !== undefined) assertCapability(this.downloader, 'sequentialPieces');
+        const driver = this.driverOf(this.views.require(id).sourceType);
+        if (options.selectedFiles !== undefined) assertCapability(driver, 'fileSelection');
+        if (options.sequential !== undefined) assertCapability(driver, 'sequentialPieces');
       }
       const { selectedFiles, sequential, widened } = fileOptionsChange(this.views.require(id), options);
       this.jobs.setFileOptions(id, { selectedFiles, sequential });
@@ -331,7 +404,12 @@ export class DownloadService implements DownloadServiceApi {
       const { job } = stored;
       if (job.status === 'downloading' || job.status === 'verifying' || job.status === 'stalled') {
         this.statuses.write(job.id, 'queued', undefined);
-      } else if (job.status === 'completed' && job.savePath !== undefined && job.files !== undefined) {
+      } else if (
+        job.status === 'completed' &&
+        this.driverOf(job.sourceType).capabilities.localFiles &&
+        job.savePath !== undefined &&
+        job.files !== undefined
+      ) {
         const wanted = job.files.filter((_, index) => job.selectedFiles?.includes(index) ?? true);
         const missing = missingFiles(job.savePath, wanted);
         if (missing.length > 0) {
@@ -343,10 +421,19 @@ export class DownloadService implements DownloadServiceApi {
     }
   }
 
+  /** Each driver checks its media root against its own jobs (an external engine's are not in it). */
   private async checkMediaRoot(all: readonly StoredJob[]): Promise<void> {
-    const prepare = this.downloader.prepareMediaRoot?.bind(this.downloader);
+    const drivers = new Set(SOURCE_TYPES.map((sourceType) => this.driverOf(sourceType)));
+    for (const driver of drivers) {
+      const jobs = all.filter((stored) => this.driverOf(stored.job.sourceType) === driver);
+      await this.checkDriverMediaRoot(driver, jobs);
+    }
+  }
+
+  private async checkDriverMediaRoot(driver: Downloader, jobs: readonly StoredJob[]): Promise<void> {
+    const prepare = driver.prepareMediaRoot?.bind(driver);
     if (prepare === undefined) return;
-    const withData = all.filter(jobHasData);
+    const withData = jobs.filter(jobHasData);
     try {
       await prepare({ expectData: withData.length > 0 });
     } catch (error) {

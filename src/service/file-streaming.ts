@@ -12,7 +12,8 @@ export interface FileStreamingSource {
   /** Whether the job is in the engine (downloading or seeding). */
   isRunning(id: string): boolean;
   subscribe(listener: (event: JobEvent) => void): () => void;
-  downloader: Pick<Downloader, 'openRangeWaiter' | 'engineName' | 'capabilities'>;
+  /** The driver of the job (its source type's). */
+  driverOf(job: Job): Pick<Downloader, 'openRangeWaiter' | 'engineName' | 'capabilities'>;
 }
 
 /** How long a player's first request may wait for a magnet's metadata. */
@@ -28,6 +29,9 @@ function notRunning(id: string, job: Job): ChillyError {
  */
 export async function openJobFile(source: FileStreamingSource, id: string, fileIndex?: number): Promise<JobFileStream> {
   let job = source.require(id);
+  const driver = source.driverOf(job);
+  // An external engine's files may be on another machine.
+  assertCapability(driver, 'localFiles');
   const running = source.isRunning(id);
   if (job.files === undefined) {
     if (!running) throw notRunning(id, job);
@@ -58,8 +62,8 @@ export async function openJobFile(source: FileStreamingSource, id: string, fileI
         );
       }
       // A complete file is read straight from disk; a running one through the engine's waiter.
-      if (!complete) assertCapability(source.downloader, 'streaming');
-      const waiter = complete ? undefined : source.downloader.openRangeWaiter?.(id, index);
+      if (!complete) assertCapability(driver, 'streaming');
+      const waiter = complete ? undefined : driver.openRangeWaiter?.(id, index);
       if (!complete && waiter === undefined) {
         throw new ChillyError('stream_unavailable', 'This download engine cannot stream unfinished files.');
       }

@@ -316,13 +316,20 @@ export class JobRunner {
     this.seeding.checkRatio(job);
   }
 
-  /** The driver says whether data flows; `stalled` is kept (and announced) like any other status. */
+  /**
+   * The driver says whether data flows; `stalled` is kept (and announced) like any other status,
+   * with the driver's reason when it has one (an external engine that does not answer).
+   */
   private followStall(job: Job): void {
     const stored = this.jobs.get(job.id);
     if (stored === undefined) return;
-    const saved = this.statuses.shown(stored.job).status;
+    const shown = this.statuses.shown(stored.job);
+    const saved = shown.status;
     if (job.status === 'stalled' && saved === 'downloading') {
-      this.statuses.record(job.id, 'stalled', undefined);
+      this.statuses.record(job.id, 'stalled', job.error);
+      this.events.publish('stalled', this.views.require(job.id));
+    } else if (job.status === 'stalled' && saved === 'stalled' && job.error?.code !== shown.error?.code) {
+      this.statuses.record(job.id, 'stalled', job.error);
       this.events.publish('stalled', this.views.require(job.id));
     } else if (job.status === 'downloading' && saved === 'stalled') {
       this.statuses.record(job.id, 'downloading', undefined);

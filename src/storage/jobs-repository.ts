@@ -6,6 +6,8 @@ import {
   type JobFile,
   type JobFootprint,
   type JobStatus,
+  SOURCE_TYPES,
+  type SourceType,
 } from '../domain/job.js';
 import type { SqliteDatabase } from './database.js';
 
@@ -27,7 +29,7 @@ interface JobRow {
   source_type: string;
   source_urn: string;
   torrent_file: Buffer | null;
-  info_hash: string;
+  info_hash: string | null;
   name: string | null;
   status: string;
   error_code: string | null;
@@ -56,6 +58,10 @@ function isStatus(value: string): value is JobStatus {
   return (JOB_STATUSES as readonly string[]).includes(value);
 }
 
+function isSourceType(value: string): value is SourceType {
+  return (SOURCE_TYPES as readonly string[]).includes(value);
+}
+
 function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(ERROR_CATALOGUE, value);
 }
@@ -68,12 +74,15 @@ function fromRow(row: JobRow): StoredJob {
   progress.bytesUploaded = row.bytes_uploaded;
   progress.fraction = row.bytes_total ? Math.min(1, row.bytes_done / row.bytes_total) : 0;
   if (row.status === 'completed') progress.fraction = 1;
+  if (!isSourceType(row.source_type)) {
+    throw new ChillyError('internal_error', `Job ${row.id} has unknown source type ${row.source_type}.`);
+  }
   const job: Job = {
     id: row.id,
-    sourceType: 'torrent',
+    sourceType: row.source_type,
     sourceUrn: row.source_urn,
     status: row.status,
-    infoHash: row.info_hash,
+    ...(row.info_hash === null ? {} : { infoHash: row.info_hash }),
     ...(row.name === null ? {} : { name: row.name }),
     ...(row.files_json === null ? {} : { files: JSON.parse(row.files_json) as JobFile[] }),
     savePath: row.save_path,
@@ -118,6 +127,7 @@ export class JobsRepository {
                 @info_hash, @name, @status, @save_path, @files_json, @bytes_total, @now, @now, @folder_created)`),
       get: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?'),
       byInfoHash: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE info_hash = ?'),
+      bySource: db.prepare<[string, string], JobRow>('SELECT * FROM jobs WHERE source_type = ? AND source_urn = ?'),
       bySavePath: db.prepare<[string], { id: string }>('SELECT id FROM jobs WHERE save_path = ?'),
       forgetData: db.prepare("UPDATE jobs SET bytes_done = 0, created_paths_json = '[]' WHERE id = ?"),
       setFootprint: db.prepare(
@@ -149,15 +159,18 @@ export class JobsRepository {
   }
 
   insert(job: Job, torrentFile: Uint8Array | undefined, options: { folderCreated: boolean }): StoredJob {
-    if (job.infoHash === undefined || job.savePath === undefined) {
-      throw new ChillyError('internal_error', 'A job needs an info-hash and a save path before it is stored.');
+    if ((job.sourceType === 'torrent' && job.infoHash === undefined) || job.savePath === undefined) {
+      throw new ChillyError(
+        'internal_error',
+        'A job needs a save path (and a torrent an info-hash) before it is stored.',
+      );
     }
     this.statements.insert.run({
       id: job.id,
       source_type: job.sourceType,
       source_urn: job.sourceUrn,
       torrent_file: torrentFile === undefined ? null : Buffer.from(torrentFile),
-      info_hash: job.infoHash,
+      info_hash: job.infoHash ?? null,
       name: job.name ?? null,
       status: job.status,
       save_path: job.savePath,
@@ -201,6 +214,12 @@ export class JobsRepository {
 
   findByInfoHash(infoHash: string): StoredJob | undefined {
     const row = this.statements.byInfoHash.get(infoHash);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** The job of a direct download of this URL, if there is one. */
+  findByUrl(url: string): StoredJob | undefined {
+    const row = this.statements.bySource.get('http', url);
     return row === undefined ? undefined : fromRow(row);
   }
 

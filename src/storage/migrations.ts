@@ -116,4 +116,38 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs_new RENAME TO jobs;
   CREATE INDEX jobs_status_position ON jobs (status, position);
   `,
+  // 6: direct HTTP downloads (`source_type = 'http'`) have no info-hash: the column may be NULL
+  // (still UNIQUE among torrents). A URL is found by its source: an index for that look-up.
+  `
+  CREATE TABLE jobs_new (
+    id                  TEXT PRIMARY KEY,
+    position            INTEGER NOT NULL UNIQUE,
+    source_type         TEXT NOT NULL,
+    source_urn          TEXT NOT NULL,
+    torrent_file        BLOB,
+    info_hash           TEXT UNIQUE,
+    name                TEXT,
+    status              TEXT NOT NULL,
+    error_code          TEXT,
+    error_message       TEXT,
+    save_path           TEXT NOT NULL,
+    files_json          TEXT,
+    bytes_done          INTEGER NOT NULL DEFAULT 0,
+    bytes_total         INTEGER,
+    bytes_uploaded      INTEGER NOT NULL DEFAULT 0,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL,
+    completed_at        TEXT,
+    selected_files_json TEXT,
+    sequential          INTEGER NOT NULL DEFAULT 1 CHECK (sequential IN (0, 1)),
+    folder_created      INTEGER NOT NULL DEFAULT 0 CHECK (folder_created IN (0, 1)),
+    created_paths_json  TEXT NOT NULL DEFAULT '[]',
+    CHECK (info_hash IS NOT NULL OR source_type <> 'torrent')
+  ) STRICT;
+  INSERT INTO jobs_new SELECT * FROM jobs;
+  DROP TABLE jobs;
+  ALTER TABLE jobs_new RENAME TO jobs;
+  CREATE INDEX jobs_status_position ON jobs (status, position);
+  CREATE INDEX jobs_source ON jobs (source_type, source_urn);
+  `,
 ];

@@ -14,11 +14,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import parseTorrent from 'parse-torrent';
+import { readTail } from './log-tail.js';
 import { freeLoopbackPort } from './ports.js';
 import { settlesWithin } from './wait.js';
 
@@ -314,22 +315,6 @@ function assertLoopbackUrl(raw: string): void {
   const loopback = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
   if (!loopback || !['http:', 'https:'].includes(url.protocol) || raw.includes(',')) {
     throw new Error(`native seeder: refusing non-loopback tracker or web seed ${raw} (network safety)`);
-  }
-}
-
-function readTail(path: string, maxBytes: number): string {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, maxBytes);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString('utf8');
-  } catch {
-    return '(no log file)';
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

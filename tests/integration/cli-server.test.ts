@@ -19,6 +19,7 @@ import { tempDir, waitUntil } from '../helpers/wait.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+const DIRECT_FILM = Buffer.alloc(300 * KiB, 'direct film ');
 
 async function assertFilesMatch(swarm: LoopbackSwarm, savePath: string | undefined): Promise<void> {
   assert.ok(savePath !== undefined, 'the job has a save path');
@@ -84,6 +85,9 @@ describe('chilly (built) against a running server', () => {
       if (request.url === '/film.torrent') {
         response.writeHead(200, { 'content-type': 'application/x-bittorrent' });
         response.end(fromUrl.torrentFile);
+      } else if (request.url === '/Direct.Film.1950.mp4') {
+        response.writeHead(200, { 'content-type': 'video/mp4', 'content-length': DIRECT_FILM.length });
+        response.end(DIRECT_FILM);
       } else {
         response.writeHead(404).end();
       }
@@ -128,6 +132,18 @@ describe('chilly (built) against a running server', () => {
     assert.match(again.stdout, /^up-1 \(cli-upload\) was already added\./m);
   });
 
+  it('add --direct <http URL> has the server download the file itself (sourceType http)', async () => {
+    const result = await chilly(['add', '--direct', `http://127.0.0.1:${filesPort}/Direct.Film.1950.mp4`, '--detach']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Added direct-film-1950/m);
+    await waitForStatus('direct-film-1950', ['completed']);
+    const job = jobOf('direct-film-1950');
+    assert.equal(job.sourceType, 'http');
+    assert.deepEqual(await readFile(path.join(job.savePath ?? '', job.files?.[0]?.path ?? '')), DIRECT_FILM);
+    const notUrl = await chilly(['add', '--direct', `magnet:?xt=urn:btih:${'ab'.repeat(20)}`]);
+    assert.equal(notUrl.code, 2, notUrl.stderr);
+  });
+
   it('add <http URL> downloads the .torrent on the client side and uploads it', async () => {
     const url = `http://127.0.0.1:${filesPort}/film.torrent`;
     const result = await chilly(['add', url, '--detach']);
@@ -156,7 +172,7 @@ describe('chilly (built) against a running server', () => {
     const json = await chilly(['ls', '--json']);
     assert.equal(json.code, 0, json.stderr);
     const jobs = JSON.parse(json.stdout) as Job[];
-    assert.deepEqual(jobs.map((job) => job.id).sort(), ['cli-fast-2001', 'cli-url-bin', 'up-1']);
+    assert.deepEqual(jobs.map((job) => job.id).sort(), ['cli-fast-2001', 'cli-url-bin', 'direct-film-1950', 'up-1']);
 
     const none = await chilly(['ls', '--status', 'paused,error', '--json']);
     assert.deepEqual(JSON.parse(none.stdout), []);

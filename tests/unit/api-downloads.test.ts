@@ -100,7 +100,7 @@ describe('download routes on the real service', () => {
       ['/download/cancel', { id: 'a', keepdata: true }, /unknown field "keepdata"/],
       ['/download/start', { id: 'a', sourceType: 'torrent' }, /missing field "sourceUrn"/],
       ['/download/start', { id: '../etc', sourceType: 'torrent', sourceUrn: testMagnet('p') }, /body\/id/],
-      ['/download/start', { id: 'a', sourceType: 'http', sourceUrn: testMagnet('p') }, /sourceType must be one of/],
+      ['/download/start', { id: 'a', sourceType: 'ftp', sourceUrn: testMagnet('p') }, /sourceType must be one of/],
       ['/download/start', { id: 'a', sourceType: 'torrent', sourceUrn: '/etc/passwd' }, /sourceUrn/],
       ['/download/cancel', { id: 'a', keepData: 'yes' }, /keepData/],
       ['/download/pause', { id: 7 }, /body\/id/],
@@ -112,6 +112,10 @@ describe('download routes on the real service', () => {
       assert.equal(error.code, 'validation_failed');
       assert.match(error.message, message);
     }
+    // A direct download (sourceType "http") needs an http(s) URL: a magnet is not one.
+    const notUrl = await post('/download/start', { id: 'a', sourceType: 'http', sourceUrn: testMagnet('p') });
+    assert.equal(notUrl.statusCode, 400);
+    assert.equal(body<{ error: { code: string } }>(notUrl).error.code, 'invalid_source');
   });
 
   it('says to upload a .torrent whose path was sent as the source, instead of quoting a pattern', async () => {
@@ -120,7 +124,7 @@ describe('download routes on the real service', () => {
       assert.equal(response.statusCode, 400);
       const error = body<{ error: { code: string; message: string } }>(response).error;
       assert.equal(error.code, 'validation_failed');
-      assert.match(error.message, /magnet URI or a bare info-hash/);
+      assert.match(error.message, /magnet URI, a bare info-hash/);
       assert.match(error.message, /POST \/download\/upload/);
       assert.doesNotMatch(error.message, /\^|pattern/, 'no regular expression in a message for people');
     }

@@ -23,6 +23,7 @@ class LimitedEngine extends MockDownloader {
     fileSelection: false,
     sequentialPieces: false,
     resumeData: false,
+    localFiles: false,
   });
 }
 
@@ -40,7 +41,7 @@ describe('driver capabilities', () => {
       assert.equal(mock.engineName, 'mock');
       assert.deepEqual(
         { ...mock.capabilities },
-        { streaming: false, fileSelection: true, sequentialPieces: true, resumeData: false },
+        { streaming: false, fileSelection: true, sequentialPieces: true, resumeData: false, localFiles: true },
       );
       assert.equal(webtorrent.engineName, 'WebTorrent');
       assert.ok(Object.values(webtorrent.capabilities).every(Boolean));

@@ -8,22 +8,53 @@ import { ApiError, type CliApi, connect } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { followJob } from '../follow.js';
 import { formatBytes } from '../format.js';
-import { CliError, EXIT, printJson, println } from '../io.js';
+import { CliError, EXIT, printJson, println, usageError } from '../io.js';
 import { createProgressView } from '../progress.js';
 import { type CliSource, checkJobId, readSource } from '../source.js';
 import { terminalSafe } from '../terminal-text.js';
 
 export interface AddOptions {
   id?: string;
+  /** The URL is the film itself: the server downloads it over HTTP (`sourceType: "http"`). */
+  direct?: boolean;
   detach?: boolean;
 }
 
 export async function runAdd(ctx: CommandContext, argument: string, options: AddOptions): Promise<number> {
   const { io } = ctx;
   const explicitId = options.id === undefined ? undefined : checkJobId(options.id);
+  let added: { job: Job; created: boolean };
+  if (options.direct === true) {
+    const url = directUrl(argument);
+    const api = await connect(ctx.config());
+    const { data, status } = await api.send(
+      api.client.POST('/download/start', {
+        body: { ...(explicitId === undefined ? {} : { id: explicitId }), sourceType: 'http', sourceUrn: url },
+      }),
+    );
+    added = { job: data, created: status === 201 };
+    return report(ctx, api, added, options);
+  }
   const source = await readSource(argument, io.cwd);
   const api = await connect(ctx.config());
-  const { job, created } = await submit(api, source, explicitId);
+  added = await submit(api, source, explicitId);
+  return report(ctx, api, added, options);
+}
+
+/** `--direct` takes an http(s) URL and nothing else (the server checks the rest). */
+function directUrl(argument: string): string {
+  const value = argument.trim();
+  if (!/^https?:\/\//i.test(value)) throw usageError('--direct needs the http(s) URL of the file.');
+  return value;
+}
+
+async function report(
+  ctx: CommandContext,
+  api: CliApi,
+  { job, created }: { job: Job; created: boolean },
+  options: AddOptions,
+): Promise<number> {
+  const { io } = ctx;
 
   if (!ctx.json) {
     const what = job.name === undefined ? '' : ` (${job.name})`;

@@ -10,8 +10,11 @@ import path from 'node:path';
 import { DATABASE_FILE_NAME } from '../../app.js';
 import type { ChillyConfig } from '../../config/chilly-config.js';
 import { ConfigError } from '../../config/config-error.js';
+import { toLocalPath } from '../../config/engine-settings.js';
 import { MARKER_FILE } from '../../disk/media-root.js';
+import { ChillyError } from '../../domain/errors.js';
 import { freeBytes } from '../../downloaders/disk-space.js';
+import { engineAdapterFor } from '../../downloaders/engine-from-config.js';
 import { ApiError, CliApi, clientBaseUrl, readClientToken, tokenFilePath } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes } from '../format.js';
@@ -60,7 +63,7 @@ export async function runDoctor(ctx: CommandContext): Promise<number> {
     results.push(await checkMediaRoot(config));
     results.push(checkDisk(config));
     results.push(await checkServer(config));
-    results.push(await checkEngine());
+    results.push(config.engine === 'webtorrent' ? await checkEngine() : await checkExternalEngine(config));
     results.push(await checkDatabase());
     results.push(checkNetwork(config));
     results.push(checkTmdb(config));
@@ -271,6 +274,50 @@ async function checkEngine(): Promise<CheckResult> {
       detail: `the engine does not load (${(error as Error).message})`,
       hint: 'run `npm install` again',
     };
+  }
+}
+
+/**
+ * An external engine (CHILLY_ENGINE=qbittorrent|transmission): it answers, takes the credentials,
+ * and says where it saves; whether its download folder is readable here (CHILLY_ENGINE_PATH_MAP).
+ */
+async function checkExternalEngine(config: ChillyConfig): Promise<CheckResult> {
+  const adapter = engineAdapterFor(config);
+  if (adapter === undefined) return checkEngine();
+  const endpoint = config.engine === 'qbittorrent' ? config.qbittorrent : config.transmission;
+  const variable = config.engine === 'qbittorrent' ? 'CHILLY_QBITTORRENT' : 'CHILLY_TRANSMISSION';
+  const check = `engine (${adapter.engineName})`;
+  try {
+    await adapter.connect();
+    const version = await adapter.version();
+    const savePath = await adapter.defaultSavePath();
+    const mapped = config.enginePathMap === undefined ? undefined : toLocalPath(config.enginePathMap, savePath);
+    const where =
+      mapped === undefined
+        ? `saves to ${savePath} (not readable here: playing finished films and the library are off)`
+        : `saves to ${savePath}, read here as ${mapped}`;
+    return {
+      check,
+      level: mapped === undefined || existsSync(mapped) ? 'ok' : 'warn',
+      detail: `${adapter.engineName} ${version} at ${endpoint.url}; ${where}`,
+      ...(mapped !== undefined && !existsSync(mapped)
+        ? { hint: `${mapped} does not exist: check CHILLY_ENGINE_PATH_MAP and the mount` }
+        : {}),
+    };
+  } catch (error) {
+    const code = error instanceof ChillyError ? error.code : 'engine_unreachable';
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      check,
+      level: 'fail',
+      detail: `${endpoint.url}: ${message}`,
+      hint:
+        code === 'engine_auth_failed'
+          ? `check ${variable}_USERNAME and ${variable}_PASSWORD`
+          : `is ${adapter.engineName} running, with its web API on? check ${variable}_URL`,
+    };
+  } finally {
+    await adapter.close().catch(() => undefined);
   }
 }
 

@@ -6,7 +6,7 @@ import { type MediaAccess, modesFor, removeCreated } from '../../disk/confined-f
 import { chooseJobFolder, type FolderIdentity, footprintToRemove } from '../../disk/job-folders.js';
 import { MediaFolders, type WatchEntry } from '../../disk/media-folders.js';
 import { ChillyError, toChillyError } from '../../domain/errors.js';
-import { assertValidJobId, emptyProgress, type Job, type JobInput, type SourceType } from '../../domain/job.js';
+import { assertValidJobId, emptyProgress, type Job, type JobInput, startedJobId } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
 import { parseHttpUrl } from '../../http/outbound-request.js';
 import { assertFreeSpace } from '../disk-space.js';
@@ -15,12 +15,6 @@ import { ByteWatermark, WatermarkRangeWaiter } from './byte-watermark.js';
 import { secretsOf } from './http-request.js';
 import { fstat, type HttpState, readHttpState, STATE_FILE, validState } from './http-state-file.js';
 import { runTransfer, type TransferJob, type TransferOptions } from './http-transfer.js';
-
-/** The source type this driver downloads. Not in the domain's `SOURCE_TYPES` yet (see the class comment). */
-export const HTTP_SOURCE_TYPE = 'http';
-
-/** `JobInput` with `sourceType: 'http'` allowed, until the domain's `SourceType` has it. */
-export type HttpJobInput = Omit<JobInput, 'sourceType'> & { sourceType: SourceType | typeof HTTP_SOURCE_TYPE };
 
 export interface HttpDownloaderOptions {
   /** Folder under which every job gets a folder of its own, named after the job id. Default `./media`. */
@@ -68,9 +62,6 @@ const MAX_REDIRECTS = 5;
  * (http-state-file.ts) so that a pause, a crash or a dropped connection continues with a range
  * request where the file on disk ends (http-transfer.ts). Same events and commands as the
  * WebTorrent driver, on the one job state machine.
- *
- * `SourceType` is `'torrent'` only in the domain today: this driver takes `HttpJobInput` and
- * reports its jobs with `sourceType: 'http'` ahead of that change.
  */
 export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implements Driver.Downloader {
   readonly engineName = 'HTTP';
@@ -83,6 +74,7 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
     fileSelection: false,
     sequentialPieces: false,
     resumeData: false,
+    localFiles: true,
   });
   readonly mediaRoot: string;
   readonly #progressIntervalMs: number;
@@ -155,7 +147,7 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
     return removeCreated(folder, footprintToRemove(footprint, [...diskPaths, STATE_FILE]));
   }
 
-  async start(input: HttpJobInput, options: Driver.StartOptions = {}): Promise<Job> {
+  async start(input: JobInput, options: Driver.StartOptions = {}): Promise<Job> {
     this.#assertAlive();
     const { id, urn, url } = checkedInput(input);
     if (this.#records.has(id) || this.#starting.has(id)) {
@@ -172,7 +164,7 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
       const now = new Date().toISOString();
       const job: Job = {
         id,
-        sourceType: HTTP_SOURCE_TYPE as string as SourceType,
+        sourceType: 'http',
         sourceUrn: urn,
         status: 'queued',
         savePath: folder,
@@ -445,14 +437,11 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
 }
 
 /** The job's id, its source as given (trimmed) and as a URL, or a typed error. */
-function checkedInput(input: HttpJobInput): { id: string; urn: string; url: URL } {
-  if (input === null || typeof input !== 'object') {
-    throw new ChillyError('validation_failed', 'start() needs a job object { id, sourceType, sourceUrn }.');
-  }
-  const { id, sourceType, sourceUrn } = input;
-  assertValidJobId(id);
-  if (sourceType !== HTTP_SOURCE_TYPE) {
-    throw new ChillyError('invalid_source', `This driver downloads sourceType "${HTTP_SOURCE_TYPE}" only.`);
+function checkedInput(input: JobInput): { id: string; urn: string; url: URL } {
+  const id = startedJobId(input);
+  const { sourceType, sourceUrn } = input;
+  if (sourceType !== 'http') {
+    throw new ChillyError('invalid_source', 'This driver downloads sourceType "http" only.');
   }
   const urn = typeof sourceUrn === 'string' ? sourceUrn.trim() : '';
   const url = parseHttpUrl(urn, { code: 'invalid_source', message: 'An http job needs an http(s) URL in sourceUrn.' });

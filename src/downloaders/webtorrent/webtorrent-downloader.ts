@@ -5,7 +5,7 @@ import { type MediaAccess, modesFor, removeCreated } from '../../disk/confined-f
 import { chooseJobFolder, type FolderIdentity, footprintToRemove } from '../../disk/job-folders.js';
 import { MediaFolders, type WatchEntry } from '../../disk/media-folders.js';
 import { ChillyError, toChillyError } from '../../domain/errors.js';
-import { assertValidJobId, type Job, type JobInput, type JobStatus } from '../../domain/job.js';
+import { assertValidJobId, type Job, type JobInput, type JobStatus, startedJobId } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
 import type { NetworkMode } from '../../domain/network-mode.js';
 import type { Torrent, WebTorrent } from '../../engine/bittorrent-engine.js';
@@ -131,6 +131,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     fileSelection: true,
     sequentialPieces: true,
     resumeData: true,
+    localFiles: true,
   });
   readonly mediaRoot: string;
   readonly network: NetworkMode;
@@ -220,11 +221,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
 
   async start(input: JobInput, options: StartOptions = {}): Promise<Job> {
     this.assertAlive();
-    if (input === null || typeof input !== 'object') {
-      throw new ChillyError('validation_failed', 'start() needs a job object { id, sourceType, sourceUrn }.');
-    }
-    assertValidJobId(input.id);
-    const id = input.id;
+    const id = startedJobId(input);
     if (this.records.has(id) || this.starting.has(id)) {
       throw new ChillyError('duplicate_job', `A job with id ${JSON.stringify(id)} already exists.`);
     }

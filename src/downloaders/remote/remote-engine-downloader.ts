@@ -1,0 +1,523 @@
+/**
+ * A `Downloader` for an engine that runs in its own process (qBittorrent, Transmission), through
+ * an `EngineAdapter`. The engine keeps the torrents and their data; this driver attaches Chilly's
+ * jobs to them by info-hash and follows them by incremental sync, once a second while any job is
+ * attached.
+ *
+ * - A job whose torrent the engine already has (Chilly restarted, a paused job resumed) is attached
+ *   to it, never added again: nothing is re-downloaded or re-checked.
+ * - Engine gone: attached jobs show `stalled` with `engine_unreachable`, the sync is retried with
+ *   backoff, and they carry on when it answers (a start meanwhile is added then).
+ * - A torrent removed in the engine's own interface ends its job with `removed_externally`; it is
+ *   never added back silently.
+ * - `destroy()` stops following the engine and leaves every torrent as it is.
+ */
+import { EventEmitter } from 'node:events';
+import { type EnginePathMap, toEnginePath, toLocalPath } from '../../config/engine-settings.js';
+import { ChillyError, isChillyError, toChillyError } from '../../domain/errors.js';
+import { assertValidJobId, type Job, type JobInput, startedJobId } from '../../domain/job.js';
+import { assertTransition } from '../../domain/job-state-machine.js';
+import { type BackoffOptions, computeBackoffDelay } from '../../retry.js';
+import type {
+  CancelOptions,
+  Downloader,
+  DownloaderCapabilities,
+  DownloaderEvents,
+  StartOptions,
+} from '../downloader.js';
+import { newJobFromSource, resolveTorrentSource, type TorrentSource } from '../torrent-source.js';
+import type { EngineAdapter, EngineFile, EngineTorrent } from './engine-adapter.js';
+import { normalizeProgress, normalizeRunningStatus } from './normalize-engine.js';
+
+export interface RemoteEngineDownloaderOptions {
+  adapter: EngineAdapter;
+  /** Where the engine's download folder is readable on this machine (turns on reading finished files). */
+  pathMap?: EnginePathMap;
+  /** Between two syncs while jobs are attached (default 1 s). */
+  pollIntervalMs?: number;
+  /**
+   * A job is `stalled` once the engine has said so and no byte has arrived for this long (default
+   * 30 s, as the embedded engine): engines call a torrent stalled the moment its rate is 0.
+   */
+  stalledAfterMs?: number;
+  /** Waits between syncs while the engine does not answer (default 1 s doubling to 30 s, with jitter). */
+  reconnect?: BackoffOptions;
+  onWarning?: (message: string, cause?: unknown) => void;
+}
+
+/** One job attached to a torrent in the engine. */
+interface Attachment {
+  job: Job;
+  infoHash: string;
+  source: TorrentSource;
+  /** The folder for the torrent's content as the engine names it. */
+  engineSavePath: string;
+  /** Waiting to be added once the engine answers. */
+  pendingAdd: boolean;
+  /** Files asked for when metadata arrives (null: all). */
+  selectedFiles: readonly number[] | null;
+  sequential: boolean;
+  /** `completed` was emitted (it is not again while the engine seeds). */
+  completedReported: boolean;
+  /** Metadata is being read from the engine. */
+  readingFiles: boolean;
+  /** When `bytesDone` last grew (or the job started). */
+  lastDataAt: number;
+}
+
+const DEFAULT_POLL_MS = 1_000;
+const DEFAULT_STALLED_AFTER_MS = 30_000;
+const DEFAULT_RECONNECT: BackoffOptions = { minDelayMs: 1_000, maxDelayMs: 30_000, factor: 2, jitter: 'full' };
+
+export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> implements Downloader {
+  readonly engineName: string;
+  readonly capabilities: Readonly<DownloaderCapabilities>;
+  readonly #adapter: EngineAdapter;
+  readonly #pathMap: EnginePathMap | undefined;
+  readonly #pollMs: number;
+  readonly #stalledAfterMs: number;
+  readonly #reconnect: BackoffOptions;
+  readonly #warn: (message: string, cause?: unknown) => void;
+  readonly #jobs = new Map<string, Attachment>();
+  /** Every torrent the engine has, as of the last sync. */
+  readonly #engine = new Map<string, EngineTorrent>();
+  #synced = false;
+  #defaultSavePath: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #syncing: Promise<void> | undefined;
+  /** Syncs failed in a row (the engine does not answer); 0 while it does. */
+  #failures = 0;
+  #unreachable: ChillyError | undefined;
+  #destroyed = false;
+
+  constructor(options: RemoteEngineDownloaderOptions) {
+    super();
+    this.#adapter = options.adapter;
+    this.#pathMap = options.pathMap;
+    this.#pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
+    this.#stalledAfterMs = options.stalledAfterMs ?? DEFAULT_STALLED_AFTER_MS;
+    this.#reconnect = options.reconnect ?? DEFAULT_RECONNECT;
+    this.#warn = options.onWarning ?? (() => undefined);
+    this.engineName = this.#adapter.engineName;
+    this.capabilities = Object.freeze({
+      // Reading a file still downloading needs piece-exact progress this driver does not follow.
+      streaming: false,
+      fileSelection: this.#adapter.capabilities.fileSelection,
+      sequentialPieces: this.#adapter.capabilities.sequentialPieces,
+      // The engine keeps its own resume data.
+      resumeData: false,
+      localFiles: this.#pathMap !== undefined,
+    });
+  }
+
+  /** Whether the engine answered the last sync (for health checks); undefined before the first. */
+  get engineError(): ChillyError | undefined {
+    return this.#unreachable;
+  }
+
+  /** Signs in and reads every torrent the engine has; throws `engine_unreachable` or `engine_auth_failed`. */
+  async connect(): Promise<void> {
+    this.#assertAlive();
+    await this.#adapter.connect();
+    this.#defaultSavePath ??= await this.#adapter.defaultSavePath();
+    if (!this.#synced) await this.#syncNow();
+  }
+
+  async start(input: JobInput, options: StartOptions = {}): Promise<Job> {
+    this.#assertAlive();
+    const id = startedJobId(input);
+    if (this.#jobs.has(id))
+      throw new ChillyError('duplicate_job', `A job with id ${JSON.stringify(id)} already exists.`);
+    const source = options.source ?? (await resolveTorrentSource(input));
+    const owner = [...this.#jobs.values()].find((entry) => entry.infoHash === source.infoHash);
+    if (owner !== undefined) {
+      throw new ChillyError(
+        'duplicate_torrent',
+        `Torrent ${source.infoHash} is already job ${JSON.stringify(owner.job.id)}.`,
+      );
+    }
+    // Wrong credentials fail the start at once; an engine that does not answer gets the job later.
+    let reachable = true;
+    try {
+      await this.connect();
+    } catch (error) {
+      if (!isChillyError(error, 'engine_unreachable')) throw error;
+      reachable = false;
+    }
+    const savePath = options.savePath ?? this.#folderFor(id);
+    const engineSavePath = toEnginePath(this.#pathMap, savePath) ?? savePath;
+    const parsed = source.kind === 'torrent' ? source.parsed : undefined;
+    const job: Job = { ...newJobFromSource({ input, source, parsed, savePath }), status: 'downloading' };
+    // The engine names the files (its layout is what is on its disk), once it has the metadata.
+    delete job.files;
+    const entry: Attachment = {
+      job,
+      infoHash: source.infoHash,
+      source,
+      engineSavePath,
+      pendingAdd: true,
+      selectedFiles: options.selectedFiles ?? null,
+      sequential: options.sequential ?? true,
+      completedReported: false,
+      readingFiles: false,
+      lastDataAt: Date.now(),
+    };
+    this.#jobs.set(id, entry);
+    if (reachable) {
+      try {
+        await this.#attachOrAdd(entry);
+      } catch (error) {
+        if (!isChillyError(error, 'engine_unreachable')) {
+          this.#jobs.delete(id);
+          throw error;
+        }
+        this.#markUnreachable(error);
+      }
+    } else {
+      this.#markUnreachable(
+        this.#unreachable ?? new ChillyError('engine_unreachable', `${this.engineName} does not answer.`),
+      );
+    }
+    this.emit('started', structuredClone(entry.job));
+    this.#schedule(reachable ? this.#pollMs : this.#retryDelay());
+    return structuredClone(entry.job);
+  }
+
+  async pause(id: string): Promise<Job> {
+    const entry = this.#require(id);
+    assertTransition(entry.job, 'pause');
+    if (!entry.pendingAdd) await this.#adapter.pause(entry.infoHash);
+    entry.job.status = 'paused';
+    this.#stillProgress(entry.job);
+    this.emit('paused', structuredClone(entry.job));
+    return structuredClone(entry.job);
+  }
+
+  async resume(id: string): Promise<Job> {
+    const entry = this.#require(id);
+    assertTransition(entry.job, 'resume');
+    if (!entry.pendingAdd) await this.#adapter.resume(entry.infoHash);
+    entry.job.status = 'downloading';
+    entry.job.updatedAt = new Date().toISOString();
+    this.emit('resumed', structuredClone(entry.job));
+    this.#schedule(this.#pollMs);
+    return structuredClone(entry.job);
+  }
+
+  /** Removes the torrent from the engine (its data too unless `keepData`). */
+  async cancel(id: string, options: CancelOptions = {}): Promise<Job> {
+    const entry = this.#require(id);
+    if (!entry.pendingAdd) await this.#adapter.remove(entry.infoHash, { deleteData: options.keepData !== true });
+    this.#jobs.delete(id);
+    this.#engine.delete(entry.infoHash);
+    entry.job.status = 'cancelled';
+    this.#stillProgress(entry.job);
+    this.emit('cancelled', structuredClone(entry.job));
+    return structuredClone(entry.job);
+  }
+
+  async removeByInfoHash(infoHash: string, options: { deleteData: boolean }): Promise<boolean> {
+    this.#assertAlive();
+    await this.connect();
+    const hash = infoHash.toLowerCase();
+    // The engine's own list, now: the last sync may be a second old.
+    this.#adapter.resetSync();
+    await this.#syncNow();
+    for (const [id, entry] of this.#jobs) if (entry.infoHash === hash) this.#jobs.delete(id);
+    if (!this.#engine.has(hash)) return false;
+    await this.#adapter.remove(hash, options);
+    this.#engine.delete(hash);
+    return true;
+  }
+
+  setFileOptions(id: string, options: { selectedFiles: readonly number[] | null; sequential: boolean }): void {
+    const entry = this.#require(id);
+    entry.selectedFiles = options.selectedFiles;
+    entry.sequential = options.sequential;
+    if (options.selectedFiles === null) delete entry.job.selectedFiles;
+    else entry.job.selectedFiles = [...options.selectedFiles].sort((a, b) => a - b);
+    entry.job.sequential = options.sequential;
+    if (!entry.pendingAdd) {
+      this.#applyFileOptions(entry).catch((error: unknown) =>
+        this.#warn(`Job ${id}: ${this.engineName} did not take the file choice`, error),
+      );
+    }
+  }
+
+  get(id: string): Job | undefined {
+    const entry = this.#jobs.get(id);
+    return entry === undefined ? undefined : structuredClone(entry.job);
+  }
+
+  list(): Job[] {
+    return [...this.#jobs.values()].map((entry) => structuredClone(entry.job));
+  }
+
+  /** `<engine's download folder>/<id>`, as this machine names it when the folder is mapped here. */
+  jobFolder(id: string): string {
+    assertValidJobId(id);
+    return this.#folderFor(id);
+  }
+
+  /** Asks the engine where it saves (once), so a job's folder is inside the engine's download folder. */
+  async chooseFolder(id: string): Promise<string> {
+    assertValidJobId(id);
+    if (this.#defaultSavePath === undefined) {
+      await this.#adapter.connect();
+      this.#defaultSavePath = await this.#adapter.defaultSavePath();
+    }
+    return this.#folderFor(id);
+  }
+
+  /** The engine deletes a job's data itself (`removeByInfoHash`); this driver never deletes files here. */
+  async deleteJobData(): Promise<string[]> {
+    throw new ChillyError('capability_unsupported', `The ${this.engineName} engine deletes its own data.`);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#syncing?.catch(() => undefined);
+    this.#jobs.clear();
+    await this.#adapter.close().catch((error: unknown) => this.#warn(`Closing the ${this.engineName} session`, error));
+  }
+
+  // ---- the engine ---------------------------------------------------------------------------
+
+  #folderFor(id: string): string {
+    const base = this.#defaultSavePath ?? this.#pathMap?.remote;
+    if (base === undefined) {
+      throw new ChillyError('engine_unreachable', `${this.engineName} has not said where it saves downloads yet.`);
+    }
+    const enginePath = `${base.replace(/[\\/]+$/, '')}/${id}`;
+    return toLocalPath(this.#pathMap, enginePath) ?? enginePath;
+  }
+
+  /** Attaches to the engine's torrent with the job's info-hash, or adds it. */
+  async #attachOrAdd(entry: Attachment): Promise<void> {
+    const known = this.#engine.get(entry.infoHash);
+    if (known === undefined) {
+      const { source } = entry;
+      await this.#adapter.add({
+        infoHash: entry.infoHash,
+        ...(source.kind === 'torrent' ? { torrentFile: source.torrentFile } : { magnetURI: source.magnetURI }),
+        savePath: entry.engineSavePath,
+        sequential: entry.sequential && this.capabilities.sequentialPieces,
+      });
+    } else if (known.status === 'paused' && entry.job.status !== 'paused') {
+      // Paused by Chilly before a restart (or by hand): starting the job means downloading it.
+      await this.#adapter.resume(entry.infoHash);
+    }
+    entry.pendingAdd = false;
+    if (known !== undefined) {
+      this.#applyTorrent(entry, known);
+      if (known.hasMetadata) this.#readFiles(entry);
+    }
+  }
+
+  async #applyFileOptions(entry: Attachment): Promise<void> {
+    if (this.capabilities.sequentialPieces) await this.#adapter.setSequential(entry.infoHash, entry.sequential);
+    const files = entry.job.files;
+    if (this.capabilities.fileSelection && files !== undefined) {
+      await this.#adapter.setWantedFiles(entry.infoHash, entry.selectedFiles, files.length);
+    }
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#destroyed || this.#jobs.size === 0 || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#tick();
+    }, delayMs);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#destroyed) return;
+    try {
+      if (this.#failures > 0) {
+        await this.#adapter.connect();
+        this.#adapter.resetSync();
+      }
+      await this.#syncNow();
+      await this.#addPending();
+      if (this.#failures > 0) this.#recovered();
+    } catch (error) {
+      if (this.#destroyed) return;
+      const failure = toChillyError(error, 'engine_unreachable');
+      if (failure.code === 'engine_auth_failed') this.#failAll(failure);
+      else this.#markUnreachable(failure);
+    }
+    this.#schedule(this.#failures > 0 ? this.#retryDelay() : this.#pollMs);
+  }
+
+  /** One sync at a time; a caller that comes while one runs waits for it and runs its own. */
+  async #syncNow(): Promise<void> {
+    while (this.#syncing !== undefined) await this.#syncing.catch(() => undefined);
+    const run = this.#applySync();
+    this.#syncing = run;
+    try {
+      await run;
+    } finally {
+      this.#syncing = undefined;
+    }
+  }
+
+  async #applySync(): Promise<void> {
+    const sync = await this.#adapter.sync();
+    const removed = new Set(sync.removed.map((hash) => hash.toLowerCase()));
+    if (sync.full) {
+      const present = new Set(sync.torrents.map((torrent) => torrent.infoHash));
+      for (const hash of this.#engine.keys()) if (!present.has(hash)) removed.add(hash);
+      this.#engine.clear();
+    }
+    for (const hash of removed) this.#engine.delete(hash);
+    for (const torrent of sync.torrents) this.#engine.set(torrent.infoHash, torrent);
+    this.#synced = true;
+    for (const entry of [...this.#jobs.values()]) {
+      if (entry.pendingAdd) continue;
+      const torrent = this.#engine.get(entry.infoHash);
+      if (torrent === undefined) {
+        // Absent from a full list, or said removed: someone took it out of the engine. Absent from
+        // an incremental one only means it did not change.
+        if (sync.full || removed.has(entry.infoHash)) this.#removedExternally(entry);
+        continue;
+      }
+      if (sync.full || sync.torrents.includes(torrent)) this.#applyTorrent(entry, torrent);
+    }
+  }
+
+  /** Adds the jobs started while the engine did not answer. */
+  async #addPending(): Promise<void> {
+    for (const entry of [...this.#jobs.values()]) {
+      if (!entry.pendingAdd || this.#destroyed) continue;
+      await this.#attachOrAdd(entry);
+    }
+  }
+
+  /** The engine's figures for an attached torrent, as the job's. */
+  #applyTorrent(entry: Attachment, torrent: EngineTorrent): void {
+    const { job } = entry;
+    if (job.status === 'paused' && torrent.status !== 'paused') {
+      // Resumed in the engine's own interface: Chilly's pause still holds there.
+      void this.#adapter.pause(entry.infoHash).catch(() => undefined);
+    }
+    if (torrent.status === 'error') {
+      this.#fail(entry, new ChillyError('download_failed', `${this.engineName}: ${torrent.errorMessage ?? 'error'}`));
+      return;
+    }
+    const local = toLocalPath(this.#pathMap, torrent.savePath);
+    job.savePath = local ?? torrent.savePath;
+    if (torrent.name !== undefined && torrent.hasMetadata) job.name = torrent.name;
+    const now = Date.now();
+    if (torrent.bytesDone > job.progress.bytesDone || torrent.status !== 'stalled') entry.lastDataAt = now;
+    job.progress = normalizeProgress(torrent);
+    job.updatedAt = new Date(now).toISOString();
+    if (job.status !== 'paused' && job.status !== 'completed') {
+      job.status = normalizeRunningStatus(torrent, now - entry.lastDataAt, this.#stalledAfterMs);
+      delete job.error;
+    }
+    if (torrent.hasMetadata && job.files === undefined) {
+      this.#readFiles(entry);
+      return;
+    }
+    if (job.files === undefined) {
+      this.emit('progress', structuredClone(job));
+      return;
+    }
+    if (torrent.status === 'completed' && !entry.completedReported) {
+      entry.completedReported = true;
+      job.status = 'completed';
+      job.progress = { ...job.progress, fraction: 1, downloadSpeed: 0, etaSeconds: 0 };
+      this.emit('completed', structuredClone(job));
+      return;
+    }
+    this.emit('progress', structuredClone(job));
+  }
+
+  /** Reads the torrent's files from the engine once its metadata is there; then `metadata`. */
+  #readFiles(entry: Attachment): void {
+    if (entry.readingFiles || entry.job.files !== undefined) return;
+    entry.readingFiles = true;
+    this.#adapter
+      .files(entry.infoHash)
+      .then(async (files: EngineFile[]) => {
+        if (files.length === 0 || this.#jobs.get(entry.job.id) !== entry) return;
+        entry.job.files = files.map((file) => ({ path: file.path, length: file.length }));
+        if (entry.selectedFiles !== null || !entry.sequential) await this.#applyFileOptions(entry);
+        this.emit('metadata', structuredClone(entry.job));
+        const torrent = this.#engine.get(entry.infoHash);
+        if (torrent !== undefined) this.#applyTorrent(entry, torrent);
+      })
+      .catch((error: unknown) =>
+        this.#warn(`Job ${entry.job.id}: could not read its files from ${this.engineName}`, error),
+      )
+      .finally(() => {
+        entry.readingFiles = false;
+      });
+  }
+
+  #removedExternally(entry: Attachment): void {
+    this.#fail(
+      entry,
+      new ChillyError(
+        'removed_externally',
+        `The torrent was removed in ${this.engineName}; resume the job to add it again, or cancel it.`,
+      ),
+    );
+  }
+
+  #fail(entry: Attachment, error: ChillyError): void {
+    this.#jobs.delete(entry.job.id);
+    entry.job.status = 'error';
+    entry.job.error = error.toJSON();
+    this.#stillProgress(entry.job);
+    if (this.listenerCount('error') > 0) this.emit('error', error, structuredClone(entry.job));
+  }
+
+  #failAll(error: ChillyError): void {
+    this.#failures = 0;
+    for (const entry of [...this.#jobs.values()]) this.#fail(entry, error);
+  }
+
+  /** The engine does not answer: attached jobs show it, and syncs are retried with backoff. */
+  #markUnreachable(error: ChillyError): void {
+    if (this.#failures === 0) this.#warn(`${this.engineName} does not answer: ${error.message}`);
+    this.#failures += 1;
+    this.#unreachable = error;
+    for (const entry of this.#jobs.values()) {
+      if (entry.job.status === 'paused') continue;
+      entry.job.status = 'stalled';
+      entry.job.error = { code: 'engine_unreachable', message: `${this.engineName} does not answer; retrying.` };
+      this.#stillProgress(entry.job);
+      this.emit('progress', structuredClone(entry.job));
+    }
+  }
+
+  #recovered(): void {
+    this.#warn(`${this.engineName} answers again after ${this.#failures} failed attempt(s).`);
+    this.#failures = 0;
+    this.#unreachable = undefined;
+  }
+
+  #retryDelay(): number {
+    return Math.max(100, computeBackoffDelay(this.#failures, this.#reconnect));
+  }
+
+  #stillProgress(job: Job): void {
+    Object.assign(job.progress, { downloadSpeed: 0, uploadSpeed: 0, peers: 0, etaSeconds: null });
+    job.updatedAt = new Date().toISOString();
+  }
+
+  #require(id: string): Attachment {
+    this.#assertAlive();
+    const entry = this.#jobs.get(id);
+    if (entry === undefined) throw new ChillyError('job_not_found', `No job has id ${JSON.stringify(id)}.`);
+    return entry;
+  }
+
+  #assertAlive(): void {
+    if (this.#destroyed) throw new ChillyError('downloader_destroyed');
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Issue 15: the service on an external engine (qBittorrent, Transmission) through
+ * RemoteEngineDownloader, with the engine in memory (tests/helpers/fake-engine-adapter.ts); the
+ * integration tests run the same paths against the real daemons. Re-attaching by info-hash after
+ * a restart, an engine that goes away and comes back, a torrent removed in the engine's own UI,
+ * cancel deleting on the engine's side, pause in the engine.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { RemoteEngineDownloader } from '../../src/downloaders/remote/remote-engine-downloader.js';
+import { DownloadService } from '../../src/service/download-service.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { FakeEngineAdapter } from '../helpers/fake-engine-adapter.js';
+import { tempDir, waitUntil } from '../helpers/wait.js';
+
+const HASH = 'cd'.repeat(20);
+const MAGNET = `magnet:?xt=urn:btih:${HASH}&dn=The.General.1926.mkv`;
+const FAST = { pollIntervalMs: 10, reconnect: { minDelayMs: 10, maxDelayMs: 40, jitter: 'none' as const } };
+
+describe('the service on an external engine', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let engine: FakeEngineAdapter;
+  const open = new Set<DownloadService>();
+  beforeEach(async () => {
+    work = await tempDir();
+    engine = new FakeEngineAdapter();
+  });
+  afterEach(async () => {
+    for (const service of open) await service.close();
+    open.clear();
+    await work.cleanup();
+  });
+
+  async function start(options: { seeding?: { ratio: number; minutes: number } } = {}) {
+    const downloader = new RemoteEngineDownloader({ adapter: engine, ...FAST });
+    const service = await DownloadService.open({
+      database: openDatabase(path.join(work.dir, 'chilly.db')),
+      downloader,
+      seeding: options.seeding ?? { ratio: 5, minutes: 60 },
+    });
+    open.add(service);
+    return { service, downloader };
+  }
+
+  test('a job is added to the engine in a folder of its own there, and follows it to completed', async () => {
+    const { service, downloader } = await start();
+    assert.equal(downloader.capabilities.localFiles, false, 'no path map: the files are the engine’s');
+    const { job } = await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    assert.equal(job.savePath, '/downloads/general');
+    await waitUntil(() => engine.torrents.has(HASH), { what: 'the torrent in the engine' });
+    await waitUntil(() => service.get('general').files !== undefined, { what: 'files from the engine' });
+    assert.deepEqual(service.get('general').files, [{ path: 'Film/Film.mkv', length: 1_000_000 }]);
+    engine.advance(HASH, 400_000);
+    await waitUntil(() => service.get('general').progress.bytesDone === 400_000, { what: 'progress' });
+    engine.advance(HASH, 1_000_000);
+    await waitUntil(() => service.get('general').status === 'completed', { what: 'completed' });
+    assert.equal(engine.calls.filter((call) => call.startsWith('add')).length, 1);
+  });
+
+  test('after a restart the jobs re-attach to the engine’s torrents by info-hash: nothing is added again', async () => {
+    const first = await start();
+    await first.service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => first.service.get('general').files !== undefined);
+    engine.advance(HASH, 300_000);
+    await waitUntil(() => first.service.get('general').progress.bytesDone === 300_000);
+    await first.service.close();
+    open.delete(first.service);
+    assert.ok(engine.torrents.has(HASH), 'closing Chilly leaves the torrent in the engine');
+    engine.resetSync();
+    engine.advance(HASH, 700_000); // the engine went on while Chilly was down
+
+    const second = await start();
+    await waitUntil(() => second.service.get('general').progress.bytesDone === 700_000, { what: 're-attached' });
+    assert.equal(engine.calls.filter((call) => call.startsWith('add')).length, 1, engine.calls.join('\n'));
+    assert.equal(second.service.get('general').status, 'downloading');
+  });
+
+  test('pause pauses in the engine and resume resumes there; cancel with delete deletes on the engine’s side', async () => {
+    const { service } = await start();
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => engine.torrents.has(HASH));
+    await service.pause('general');
+    assert.equal(engine.torrents.get(HASH)?.torrent.status, 'paused');
+    await service.resume('general');
+    await waitUntil(() => engine.torrents.get(HASH)?.torrent.status === 'downloading', { what: 'resumed' });
+    assert.equal(engine.calls.filter((call) => call.startsWith('add')).length, 1, 'resumed, not added again');
+    await service.cancel('general', { keepData: false });
+    assert.ok(engine.calls.includes(`remove ${HASH} delete`), engine.calls.join('\n'));
+    assert.equal(engine.torrents.has(HASH), false);
+  });
+
+  test('a paused job cancelled after a restart is removed from the engine, though no job ran it', async () => {
+    const first = await start();
+    await first.service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => engine.torrents.has(HASH));
+    await first.service.pause('general');
+    await first.service.close();
+    open.delete(first.service);
+    engine.resetSync();
+    const second = await start();
+    assert.equal(second.service.get('general').status, 'paused');
+    await second.service.cancel('general', { keepData: true });
+    assert.ok(engine.calls.includes(`remove ${HASH}`), engine.calls.join('\n'));
+  });
+
+  test('an engine that goes away: the job shows engine_unreachable, and carries on when it is back', async () => {
+    const { service } = await start();
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => service.get('general').files !== undefined);
+    engine.down = true;
+    await waitUntil(() => service.get('general').error?.code === 'engine_unreachable', { what: 'engine_unreachable' });
+    assert.equal(service.get('general').status, 'stalled');
+    engine.down = false;
+    engine.advance(HASH, 500_000);
+    await waitUntil(() => service.get('general').progress.bytesDone === 500_000, { what: 'recovered' });
+    assert.equal(service.get('general').status, 'downloading');
+    assert.equal(service.get('general').error, undefined);
+  });
+
+  test('a job added while the engine is down waits, and is added once it answers', async () => {
+    const { service, downloader } = await start();
+    await downloader.connect(); // as the server does when it starts
+    engine.down = true;
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    assert.equal(service.get('general').error?.code, 'engine_unreachable');
+    engine.down = false;
+    await waitUntil(() => engine.torrents.has(HASH), { what: 'added once the engine answers' });
+    await waitUntil(() => service.get('general').files !== undefined);
+  });
+
+  test('a torrent removed in the engine’s own interface ends its job with removed_externally, never re-added', async () => {
+    const { service } = await start();
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => service.get('general').files !== undefined);
+    engine.removeExternally(HASH);
+    await waitUntil(() => service.get('general').status === 'error', { what: 'error' });
+    assert.equal(service.get('general').error?.code, 'removed_externally');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(engine.torrents.has(HASH), false, 'not added back');
+    // Resuming is the user's choice to add it again.
+    await service.resume('general');
+    await waitUntil(() => engine.torrents.has(HASH), { what: 'added again on resume' });
+  });
+
+  test('wrong credentials: adding is refused with engine_auth_failed, and nothing is kept', async () => {
+    engine.wrongPassword = true;
+    const { service } = await start();
+    await assert.rejects(service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET }), {
+      code: 'engine_auth_failed',
+    });
+    assert.equal(service.list().total, 0);
+  });
+
+  test('choosing files reaches the engine once it has the metadata', async () => {
+    engine.filesFor = () => [
+      { path: 'Film/Film.mkv', length: 900_000, bytesDone: 0, wanted: true },
+      { path: 'Film/Extras.mkv', length: 100_000, bytesDone: 0, wanted: true },
+    ];
+    const { service } = await start();
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => service.get('general').files !== undefined);
+    await service.setFileOptions('general', { selectedFiles: [0], sequential: false });
+    await waitUntil(() => engine.calls.includes(`wanted ${HASH} 0`), { what: 'the file choice' });
+    assert.ok(engine.calls.includes(`sequential ${HASH} false`));
+    assert.deepEqual(
+      engine.torrents.get(HASH)?.files.map((file) => file.wanted),
+      [true, false],
+    );
+  });
+});
