@@ -117,8 +117,8 @@ try {
   });
   console.log(`added ${jobCount} jobs through Chilly in ${(addMs / 1000).toFixed(1)} s`);
   const attached = async () => {
-    const page = (await (await api('/downloads?limit=1000')).json()) as { jobs: { status: string }[] };
-    return page.jobs.filter((job) => job.status !== 'queued').length;
+    const page = (await (await api('/downloads?status=queued&limit=1')).json()) as { total: number };
+    return jobCount - page.total;
   };
   const deadline = Date.now() + 120_000;
   while ((await attached()) < jobCount && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

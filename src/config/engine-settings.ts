@@ -59,7 +59,7 @@ export function toLocalPath(map: EnginePathMap | undefined, enginePath: string):
 export function toEnginePath(map: EnginePathMap | undefined, localPath: string): string | undefined {
   if (map === undefined) return undefined;
   const relative = path.relative(map.local, path.resolve(localPath));
-  if (relative.startsWith('..') || path.isAbsolute(relative)) return undefined;
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) return undefined;
   if (relative === '') return map.remote;
   const separator = map.remote.includes('\\') && !map.remote.includes('/') ? '\\' : '/';
   return [map.remote.replace(/[\\/]+$/, ''), ...relative.split(path.sep)].join(separator);

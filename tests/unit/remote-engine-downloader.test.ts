@@ -6,8 +6,11 @@
  * cancel deleting on the engine's side, pause in the engine.
  */
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import type { EnginePathMap } from '../../src/config/engine-settings.js';
+import type { ChillyError } from '../../src/domain/errors.js';
 import { RemoteEngineDownloader } from '../../src/downloaders/remote/remote-engine-downloader.js';
 import { DownloadService } from '../../src/service/download-service.js';
 import { openDatabase } from '../../src/storage/database.js';
@@ -32,8 +35,12 @@ describe('the service on an external engine', () => {
     await work.cleanup();
   });
 
-  async function start(options: { seeding?: { ratio: number; minutes: number } } = {}) {
-    const downloader = new RemoteEngineDownloader({ adapter: engine, ...FAST });
+  async function start(options: { seeding?: { ratio: number; minutes: number }; pathMap?: EnginePathMap } = {}) {
+    const downloader = new RemoteEngineDownloader({
+      adapter: engine,
+      ...FAST,
+      ...(options.pathMap === undefined ? {} : { pathMap: options.pathMap }),
+    });
     const service = await DownloadService.open({
       database: openDatabase(path.join(work.dir, 'chilly.db')),
       downloader,
@@ -150,6 +157,38 @@ describe('the service on an external engine', () => {
       code: 'engine_auth_failed',
     });
     assert.equal(service.list().total, 0);
+  });
+
+  test('without a path map a job’s files are the engine’s: streaming is refused with the setting to use', async () => {
+    const { service } = await start();
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => service.get('general').files !== undefined);
+    engine.advance(HASH, 1_000_000);
+    await waitUntil(() => service.get('general').status === 'completed');
+    await assert.rejects(service.openFile('general'), (error: ChillyError) => {
+      assert.equal(error.code, 'capability_unsupported');
+      assert.match(error.message, /FakeEngine.*CHILLY_ENGINE_PATH_MAP/);
+      return true;
+    });
+  });
+
+  test('with a path map, the engine’s folder is read here: a finished film plays from the mapped folder', async () => {
+    const local = path.join(work.dir, 'nas');
+    engine = new FakeEngineAdapter('/srv/downloads');
+    const { service } = await start({ pathMap: { remote: '/srv/downloads', local } });
+    const { job } = await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    assert.equal(job.savePath, path.join(local, 'general'), 'stored as this machine sees it');
+    await waitUntil(() => engine.torrents.has(HASH));
+    assert.equal(engine.torrents.get(HASH)?.torrent.savePath, '/srv/downloads/general', 'the engine gets its own path');
+    const film = Buffer.alloc(1_000_000, 7);
+    await mkdir(path.join(local, 'general', 'Film'), { recursive: true });
+    await writeFile(path.join(local, 'general', 'Film', 'Film.mkv'), film);
+    engine.advance(HASH, 1_000_000);
+    await waitUntil(() => service.get('general').status === 'completed');
+    const file = await service.openFile('general');
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of file.read(0, 99)) chunks.push(chunk);
+    assert.deepEqual(Buffer.concat(chunks), film.subarray(0, 100));
   });
 
   test('choosing files reaches the engine once it has the metadata', async () => {

@@ -118,6 +118,8 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
   /** Signs in and reads every torrent the engine has; throws `engine_unreachable` or `engine_auth_failed`. */
   async connect(): Promise<void> {
     this.#assertAlive();
+    // Signed in and following the engine already: nothing to do (a restart re-attaches many jobs).
+    if (this.#synced && this.#failures === 0) return;
     await this.#adapter.connect();
     this.#defaultSavePath ??= await this.#adapter.defaultSavePath();
     if (!this.#synced) await this.#syncNow();
