@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const INPUT_FOLDERS = ['src', 'types', 'patches', 'contracts'];
+const INPUT_FOLDERS = ['src', 'types', 'patches', 'contracts', 'web'];
 const INPUT_FILES = [
   'package.json',
   'package-lock.json',
@@ -25,10 +25,16 @@ const INPUT_FILES = [
   'tsconfig.build.json',
   'scripts/build.mjs',
   'scripts/bundle-engine.mjs',
+  'scripts/build-web.mjs',
 ];
 const FINGERPRINT_FILE = path.join(root, 'dist', '.build-fingerprint');
 /** What a build must have produced for the fingerprint to count. */
-const OUTPUTS = ['dist/src/index.js', 'dist/src/cli/main.js', 'dist/src/engine/bittorrent-engine.js'];
+const OUTPUTS = [
+  'dist/src/index.js',
+  'dist/src/cli/main.js',
+  'dist/src/engine/bittorrent-engine.js',
+  'dist/web/index.html',
+];
 
 function filesUnder(folder) {
   const found = [];

@@ -17,6 +17,7 @@ import { DownloadService } from './service/download-service.js';
 import { jobMovieLookup, MovieLinker, type MovieLinkerOptions } from './service/movie-linker.js';
 import { openDatabase } from './storage/database.js';
 import { MovieLinksRepository } from './storage/movie-links-repository.js';
+import { chooseTorrentPort } from './storage/torrent-port-file.js';
 
 export const DATABASE_FILE_NAME = 'chilly.db';
 
@@ -123,7 +124,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   let app: FastifyInstance | undefined;
   const warn = options.onWarning ?? (() => undefined);
   try {
-    downloader = options.downloader ?? (await downloaderFromConfig(config, warn));
+    if (options.downloader !== undefined) {
+      downloader = options.downloader;
+    } else {
+      // The embedded engine listens on a port chosen once and kept (src/storage/torrent-port-file.ts).
+      const torrentPort =
+        config.engine === 'webtorrent' ? await chooseTorrentPort(config.dataDir, config.torrentPort, warn) : 0;
+      downloader = await downloaderFromConfig({ ...config, torrentPort }, warn);
+    }
     // No request leaves before a lookup is asked for, and none at all without a key or token.
     const metadata = createMetadataService({
       tmdb: config.tmdb,

@@ -17,6 +17,7 @@ import type { DownloadServiceApi } from '../service/download-service-api.js';
 import { createContractAjv } from './contract.js';
 import { handleClientError, installErrorHandling, sendError } from './errors.js';
 import { LogDestination } from './log-destination.js';
+import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { eventRoutes } from './routes/events.js';
@@ -24,8 +25,11 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { libraryRoutes } from './routes/library.js';
 import { type MetadataApi, metadataRoutes } from './routes/metadata.js';
+import { settingsRoutes } from './routes/settings.js';
 import { streamRoutes } from './routes/stream.js';
-import { AuthFailureLimiter, normaliseOrigins, securityPlugin } from './security.js';
+import { webAppRoutes } from './routes/web-app.js';
+import { AuthFailureLimiter, createTokenCheck, normaliseOrigins, securityPlugin } from './security.js';
+import { Sessions } from './sessions.js';
 import { createStreamTokens } from './stream-token.js';
 
 export interface ServerLimits {
@@ -64,9 +68,19 @@ export interface CreateServerOptions {
   authLimiter?: AuthFailureLimiter;
   /** Movie metadata and links; without it the /metadata routes answer 503 tmdb_not_configured. */
   metadata?: MetadataApi;
+  /** Where the built web app is (default: dist/web beside the server's own files). */
+  webAppFolder?: string;
 }
 
-const REDACT = ['req.headers.authorization', 'request.headers.authorization', 'headers.authorization'];
+const REDACT = [
+  'req.headers.authorization',
+  'request.headers.authorization',
+  'headers.authorization',
+  'req.headers.cookie',
+  'request.headers.cookie',
+  'headers.cookie',
+  'res.headers["set-cookie"]',
+];
 
 let validators: { body: Ajv2020; text: Ajv2020 } | undefined;
 
@@ -158,11 +172,20 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   refuseWhileClosing(app, lifecycle);
   // One limiter for wrong bearer tokens and wrong stream links alike.
   const authLimiter = options.authLimiter ?? new AuthFailureLimiter();
+  const sessions = new Sessions();
   app.register(securityPlugin, {
     token: options.token,
     allowedHosts: options.config.allowedHosts,
     allowedOrigins,
     limiter: authLimiter,
+    sessions,
+  });
+  app.register(authRoutes, { sessions, tokenMatches: createTokenCheck(options.token), limiter: authLimiter });
+  app.register(webAppRoutes, options.webAppFolder === undefined ? {} : { folder: options.webAppFolder });
+  app.register(settingsRoutes, {
+    service: options.service,
+    config: options.config,
+    metadataConfigured: options.metadata?.linker.configured ?? false,
   });
   app.register(healthRoutes, {
     service: options.service,

@@ -4,7 +4,9 @@
  *    `Host: evil.example`; Transmission's answer to CVE-2018-5702);
  * 2. Origin allow-list → 403 (a browser page may not drive the API unless configured);
  * 3. CORS headers and preflights (@fastify/cors, configured origins only, never `*`);
- * 4. Bearer token, compared in constant time, with repeated failures slowed down → 401 / 429.
+ * 4. Bearer token, compared in constant time, with repeated failures slowed down → 401 / 429; or
+ *    the web app's session cookie (src/api/sessions.ts), whose changes (anything but GET) must also
+ *    carry `X-Requested-By: chilly`, which a page on another site cannot send → 403.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
@@ -12,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { ChillyError } from '../domain/errors.js';
 import { sendError } from './errors.js';
+import { cookieValue, SESSION_COOKIE, type Sessions } from './sessions.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,7 +30,13 @@ export interface SecurityOptions {
   /** Exact browser origins (`http://localhost:5173`) allowed to call the API. */
   allowedOrigins: readonly string[];
   limiter?: AuthFailureLimiter;
+  /** The web app's sessions: a live session cookie is as good as the token. */
+  sessions?: Sessions;
 }
+
+/** The header the web app sends with every change: a cross-site page cannot set it without a preflight we refuse. */
+export const REQUESTED_BY_HEADER = 'x-requested-by';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -176,7 +185,7 @@ export const securityPlugin = fastifyPlugin(async (app: FastifyInstance, options
   await app.register(cors, {
     origin: [...origins],
     methods: ['GET', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Range', 'If-Range'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Range', 'If-Range', 'X-Requested-By'],
     // So a UI's script can read where a new job lives and how long to back off.
     exposedHeaders: ['Location', 'Retry-After', 'Content-Range', 'Accept-Ranges', 'ETag'],
     credentials: false,
@@ -193,6 +202,20 @@ export const securityPlugin = fastifyPlugin(async (app: FastifyInstance, options
     if (tokenMatches(request.headers.authorization)) {
       limiter.recordSuccess(address);
       return;
+    }
+    if (request.headers.authorization === undefined && options.sessions !== undefined) {
+      const session = cookieValue(request.headers.cookie, SESSION_COOKIE);
+      if (options.sessions.expiresAt(session) !== undefined) {
+        if (SAFE_METHODS.has(request.method) || request.headers[REQUESTED_BY_HEADER] === 'chilly') return;
+        request.log.warn({ reason: 'session cookie without X-Requested-By' }, 'refused a change');
+        return sendError(
+          reply,
+          new ChillyError(
+            'cross_site_request',
+            'A change made with the session cookie needs the header X-Requested-By: chilly.',
+          ),
+        );
+      }
     }
     const waitMs = limiter.retryAfterMs(address);
     if (waitMs > 0) {

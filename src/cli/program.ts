@@ -161,6 +161,11 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   json(
     program.command('config').description('print the effective settings (secrets masked) and where each comes from'),
   ).action(action(async (ctx) => (await import('./commands/info.js')).runConfig(ctx)));
+  program
+    .command('open')
+    .description('open the web app in your browser, signed in (a single-use link, valid 60 s)')
+    .option('--print', 'print the sign-in link instead of opening it (one line, the URL only)')
+    .action(action(async (ctx, _args, options) => (await import('./commands/open.js')).runOpen(ctx, options)));
   json(program.command('doctor').description('check the data folder, port, disk space, engine and TMDB key')).action(
     action(async (ctx) => (await import('./commands/doctor.js')).runDoctor(ctx)),
   );

@@ -160,7 +160,7 @@ export const SETTINGS = [
     kind: 'integer',
     min: 0,
     max: 65_535,
-    default: { value: DEFAULTS.torrentPort, note: 'random' },
+    default: { value: DEFAULTS.torrentPort, note: 'a free port chosen once, then kept' },
     description: 'port for incoming peer connections',
   }),
   setting({

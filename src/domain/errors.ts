@@ -50,6 +50,11 @@ export const ERROR_CATALOGUE = {
     summary: 'The database is damaged or incomplete: the server refuses to start on it (see the README on recovery).',
   },
   not_found: { httpStatus: 404, summary: 'No such route.' },
+  web_app_missing: { httpStatus: 503, summary: 'The web app was not built (npm run build).' },
+  cross_site_request: {
+    httpStatus: 403,
+    summary: 'A change made with the session cookie lacks the X-Requested-By header (a cross-site request).',
+  },
   origin_not_allowed: { httpStatus: 403, summary: 'Requests from this browser origin are not allowed.' },
   payload_too_large: { httpStatus: 413, summary: 'The request body is too large.' },
   unsupported_media_type: { httpStatus: 415, summary: 'This Content-Type is not accepted here.' },

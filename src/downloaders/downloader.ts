@@ -175,6 +175,8 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
    * a job's folder, capabilities and data are its own driver's business.
    */
   driverFor?(sourceType: SourceType): Downloader;
+  /** Whether an engine in another process answers (for the settings page); absent for embedded ones. */
+  engineStatus?(): { ok: boolean; detail: string };
   /** Stops every job and releases every socket, timer and file handle. Idempotent. */
   destroy(): Promise<void>;
 }

@@ -31,6 +31,13 @@ function parseMagnet(uri: string): TorrentSource {
   const xts = ([] as string[]).concat(decoded.xt ?? []);
   const btih = xts.find((xt) => xt.startsWith('urn:btih:'));
   const hash = btih?.slice('urn:btih:'.length) ?? '';
+  if (btih === undefined && xts.some((xt) => xt.startsWith('urn:btmh:'))) {
+    throw new ChillyError(
+      'unsupported_torrent_version',
+      'This magnet names a BitTorrent v2 torrent only (xt=urn:btmh:), which the engines here cannot download: ' +
+        'use a hybrid magnet (one that also has xt=urn:btih:) or its v1 .torrent.',
+    );
+  }
   if (!isBareInfoHash(hash) || decoded.infoHash === undefined || !HEX_INFO_HASH.test(decoded.infoHash)) {
     throw new ChillyError(
       'invalid_magnet',

@@ -5,6 +5,7 @@
 
 import type { Job, JobInput, JobStatus } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
+import type { DownloaderCapabilities } from '../downloaders/downloader.js';
 
 /** What a caller asks the service to download. Same shape as the seed's `POST /download/start` body. */
 /** A job to add; without an `id`, one is made from the torrent's name (src/domain/job-id.ts). */
@@ -30,6 +31,12 @@ export interface JobPage {
   total: number;
   limit: number;
   offset: number;
+}
+
+export interface EngineInfo {
+  name: string;
+  capabilities: Readonly<DownloaderCapabilities>;
+  status?: { ok: boolean; detail: string };
 }
 
 /** One file of a job, readable while it downloads. */
@@ -83,5 +90,7 @@ export interface DownloadServiceApi {
   subscribe(listener: (event: JobEvent) => void): () => void;
   /** Quick self-check for /health: the database answers. */
   health(): { ok: boolean; activeDownloads: number; queued: number };
+  /** The engine that moves torrents' bytes, what it can do, and (for an external one) whether it answers. */
+  engine(): EngineInfo;
   close(): Promise<void>;
 }

@@ -23,6 +23,7 @@ import type {
   AddJobRequest,
   AddJobResult,
   DownloadServiceApi,
+  EngineInfo,
   FileOptions,
   JobFileStream,
   JobPage,
@@ -311,6 +312,16 @@ export class DownloadService implements DownloadServiceApi {
       await this.runner.pump();
       return job;
     });
+  }
+
+  engine(): EngineInfo {
+    const engine = this.driverOf('torrent');
+    const status = engine.engineStatus?.();
+    return {
+      name: engine.engineName,
+      capabilities: engine.capabilities,
+      ...(status === undefined ? {} : { status }),
+    };
   }
 
   get(id: string): Job {

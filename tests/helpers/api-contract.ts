@@ -56,7 +56,8 @@ const PATHS = Object.keys(loadContract().paths).map((template) => ({
 
 /** The contract path (`/download/status/{id}`) that a request URL falls under, if any. */
 export function contractPathOf(url: string): string | undefined {
-  const pathname = new URL(url, 'http://localhost').pathname;
+  // The path as sent: URL parsing would resolve `%2e%2e` (a request the server sees as sent) to `/`.
+  const pathname = url.replace(/^[a-z]+:\/\/[^/]+/i, '').split(/[?#]/)[0] ?? '';
   return PATHS.find((entry) => entry.pattern.test(pathname))?.template;
 }
 

@@ -24,6 +24,7 @@ export interface ApiTestServerOptions {
   maxActiveDownloads?: number;
   authLimiter?: AuthFailureLimiter;
   logger?: CreateServerOptions['logger'];
+  webAppFolder?: string;
 }
 
 export interface ApiTestServer {
@@ -62,6 +63,7 @@ export async function createApiTestServer(options: ApiTestServerOptions = {}): P
     logger: options.logger ?? false,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.authLimiter === undefined ? {} : { authLimiter: options.authLimiter }),
+    ...(options.webAppFolder === undefined ? {} : { webAppFolder: options.webAppFolder }),
   });
   let closed = false;
   return {

@@ -132,6 +132,27 @@ describe('chilly (built) against a running server', () => {
     assert.match(again.stdout, /^up-1 \(cli-upload\) was already added\./m);
   });
 
+  it('open --print prints one line, the sign-in link, whose code signs a browser in once', async () => {
+    const printed = await chilly(['open', '--print']);
+    assert.equal(printed.code, 0, printed.stderr);
+    const lines = printed.stdout.split('\n').filter((line) => line !== '');
+    assert.equal(lines.length, 1, printed.stdout);
+    const link = new URL(lines[0] ?? '');
+    assert.equal(link.origin, server.url);
+    const code = /^#signin=([A-Za-z0-9_-]+)$/.exec(link.hash)?.[1];
+    assert.ok(code !== undefined, link.href);
+    const signIn = () =>
+      fetch(`${server.url}/auth/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      });
+    const first = await signIn();
+    assert.equal(first.status, 204);
+    assert.match(first.headers.get('set-cookie') ?? '', /^chilly_session=.*HttpOnly; SameSite=Strict/);
+    assert.equal((await signIn()).status, 401, 'the code works once');
+  });
+
   it('add --direct <http URL> has the server download the file itself (sourceType http)', async () => {
     const result = await chilly(['add', '--direct', `http://127.0.0.1:${filesPort}/Direct.Film.1950.mp4`, '--detach']);
     assert.equal(result.code, 0, result.stderr);
@@ -308,6 +329,9 @@ describe('chilly (built) against a running server', () => {
       /^✓ engine: webtorrent 2\.8\.5 \((bundled|from node_modules)\) with all 8 patches and 2 pins$/m,
     );
     assert.match(doctor.stdout, /^! TMDB: no API key/m);
+    // The server keeps its torrent port in the data folder, and doctor finds it accepting.
+    const port = (await readFile(path.join(env.CHILLY_DATA_DIR ?? '', 'torrent-port'), 'utf8')).trim();
+    assert.match(doctor.stdout, new RegExp(`^✓ torrent port: ${port}: bound and accepting connections`, 'm'));
     const checks = JSON.parse((await chilly(['doctor', '--json'])).stdout) as Array<{ check: string; level: string }>;
     assert.ok(checks.some((check) => check.check === 'server' && check.level === 'ok'));
   });

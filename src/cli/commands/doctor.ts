@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { access, rm, writeFile } from 'node:fs/promises';
+import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { DATABASE_FILE_NAME } from '../../app.js';
@@ -15,6 +15,7 @@ import { MARKER_FILE } from '../../disk/media-root.js';
 import { ChillyError } from '../../domain/errors.js';
 import { freeBytes } from '../../downloaders/disk-space.js';
 import { engineAdapterFor } from '../../downloaders/engine-from-config.js';
+import { TORRENT_PORT_FILE } from '../../storage/torrent-port-file.js';
 import { ApiError, CliApi, clientBaseUrl, readClientToken, tokenFilePath } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes } from '../format.js';
@@ -62,7 +63,9 @@ export async function runDoctor(ctx: CommandContext): Promise<number> {
     );
     results.push(await checkMediaRoot(config));
     results.push(checkDisk(config));
-    results.push(await checkServer(config));
+    const server = await checkServer(config);
+    results.push(server);
+    if (config.engine === 'webtorrent') results.push(await checkTorrentPort(config, server.level === 'ok'));
     results.push(config.engine === 'webtorrent' ? await checkEngine() : await checkExternalEngine(config));
     results.push(await checkDatabase());
     results.push(checkNetwork(config));
@@ -244,6 +247,43 @@ async function checkPortFree(config: ChillyConfig): Promise<CheckResult> {
         ? 'another program uses this port: set CHILLY_PORT (or --port)'
         : 'choose another address or port',
   };
+}
+
+/**
+ * The port peers connect to: with the server running, it must accept connections here (the
+ * first thing to check when nobody uploads to you; a router or firewall may still block it from
+ * outside, which only a peer out there can tell).
+ */
+async function checkTorrentPort(config: ChillyConfig, serverRunning: boolean): Promise<CheckResult> {
+  const check = 'torrent port';
+  const port =
+    config.torrentPort !== 0
+      ? config.torrentPort
+      : Number((await readFile(path.join(config.dataDir, TORRENT_PORT_FILE), 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(port) || port <= 0) {
+    return { check, level: 'ok', detail: 'chosen at the first start, then kept (or set CHILLY_TORRENT_PORT)' };
+  }
+  if (!serverRunning) return { check, level: 'ok', detail: `${port} (checked while the server runs)` };
+  const accepting = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port, timeout: 2_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  return accepting
+    ? { check, level: 'ok', detail: `${port}: bound and accepting connections on this machine` }
+    : {
+        check,
+        level: 'fail',
+        detail: `${port}: nothing accepts connections there, though the server runs`,
+        hint: 'another program may hold it: set CHILLY_TORRENT_PORT to a free port',
+      };
 }
 
 /** Loads the engine and runs its patch checks (src/engine/engine-patches.ts). */

@@ -110,9 +110,11 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
     });
   }
 
-  /** Whether the engine answered the last sync (for health checks); undefined before the first. */
-  get engineError(): ChillyError | undefined {
-    return this.#unreachable;
+  engineStatus(): { ok: boolean; detail: string } {
+    if (this.#unreachable !== undefined) return { ok: false, detail: this.#unreachable.message };
+    return this.#synced
+      ? { ok: true, detail: `${this.engineName} answers; following ${this.#jobs.size} job(s)` }
+      : { ok: true, detail: `${this.engineName}: not asked yet` };
   }
 
   /** Signs in and reads every torrent the engine has; throws `engine_unreachable` or `engine_auth_failed`. */
