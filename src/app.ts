@@ -168,7 +168,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       service,
       config,
       token: token.token,
-      logger: options.logger ?? { level: 'info' },
+      logger: options.logger ?? { level: config.logLevel },
+      logFormat: config.logFormat === 'auto' ? (process.stdout.isTTY ? 'text' : 'json') : config.logFormat,
       metadata: { service: metadata, linker },
     });
     const url = await app.listen({ host: config.host, port: config.port });

@@ -17,6 +17,7 @@ import type { DownloadServiceApi } from '../service/download-service-api.js';
 import { createContractAjv } from './contract.js';
 import { handleClientError, installErrorHandling, sendError } from './errors.js';
 import { LogDestination } from './log-destination.js';
+import { formatLogLine } from './log-text.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -70,6 +71,8 @@ export interface CreateServerOptions {
   metadata?: MetadataApi;
   /** Where the built web app is (default: dist/web beside the server's own files). */
   webAppFolder?: string;
+  /** `text`: one readable line per event (for a terminal); `json` (default): pino's lines. */
+  logFormat?: 'text' | 'json';
 }
 
 const REDACT = [
@@ -135,7 +138,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const allowedOrigins = normaliseOrigins(options.config.allowedOrigins);
 
-  const logger = loggerOptions(options.logger);
+  const logger = loggerOptions(options.logger, options.logFormat ?? 'json');
   const app = Fastify({
     // Fastify's default compilers load Ajv and fast-json-stringify when the app is built (~60 ms of
     // every start): validators are ours, compiled on first use, and responses have no schemas.
@@ -146,6 +149,8 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
       },
     },
     logger: logger.options,
+    // One line per request (below), not Fastify's two ("incoming request", "request completed").
+    disableRequestLogging: true,
     bodyLimit: limits.jsonBodyBytes,
     // Only the routes the contract lists: no implicit HEAD twins.
     exposeHeadRoutes: false,
@@ -168,6 +173,9 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   if (destination !== undefined) app.addHook('onClose', () => destination.whenWritten(LOG_FLUSH_MS));
 
   installErrorHandling(app);
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  });
   const lifecycle = { closing: false };
   refuseWhileClosing(app, lifecycle);
   // One limiter for wrong bearer tokens and wrong stream links alike.
@@ -237,7 +245,10 @@ function refuseWhileClosing(app: FastifyInstance, lifecycle: { closing: boolean 
 /** How long closing the app waits for queued log lines to be written. */
 const LOG_FLUSH_MS = 1_000;
 
-function loggerOptions(logger: CreateServerOptions['logger']): {
+function loggerOptions(
+  logger: CreateServerOptions['logger'],
+  format: 'text' | 'json',
+): {
   options: FastifyServerOptions['logger'];
   destination: LogDestination | undefined;
 } {
@@ -245,10 +256,11 @@ function loggerOptions(logger: CreateServerOptions['logger']): {
   const base = logger === true ? {} : logger;
   // Pino's default destination ends the process on a write error (a full disk): not ours.
   const destination = base.stream === undefined ? new LogDestination() : undefined;
+  const stream = (base.stream as { write(line: string): unknown } | undefined) ?? destination;
   const options = {
     level: 'info',
     ...base,
-    ...(destination === undefined ? {} : { stream: destination }),
+    ...(stream === undefined ? {} : { stream: format === 'text' ? textLines(stream) : stream }),
     redact: { paths: REDACT, censor: '[redacted]' },
     // Stream links carry their token in the query (`?t=…`), and a client may put its token or a
     // key there by mistake: none of it may reach the log either.
@@ -261,6 +273,11 @@ function loggerOptions(logger: CreateServerOptions['logger']): {
     },
   };
   return { options, destination };
+}
+
+/** A stream that writes each of pino's JSON lines as text (src/api/log-text.ts). */
+function textLines(target: { write(line: string): unknown }): { write(line: string): unknown } {
+  return { write: (line: string) => target.write(formatLogLine(line)) };
 }
 
 /** Query parameters whose value is a secret, by name in lower case (after percent-decoding). */

@@ -165,6 +165,7 @@ export const securityPlugin = fastifyPlugin(async (app: FastifyInstance, options
     reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
     reply.header('referrer-policy', 'no-referrer');
     if (!hostAllowed(request.headers.host)) {
+      request.log.info({ reason: 'Host not allowed', host: request.headers.host }, 'refused a request');
       return sendError(
         reply,
         new ChillyError('misdirected_request', 'This server only answers requests addressed to localhost.'),
@@ -175,9 +176,11 @@ export const securityPlugin = fastifyPlugin(async (app: FastifyInstance, options
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
     if (origin !== undefined && !origins.has(origin) && !isSameOrigin(origin, request.headers.host)) {
+      request.log.info({ reason: 'Origin not allowed', origin }, 'refused a request');
       return sendError(reply, new ChillyError('origin_not_allowed', `Origin ${origin} is not allowed.`));
     }
     if (request.method === 'OPTIONS' && (origin === undefined || !request.headers['access-control-request-method'])) {
+      request.log.info({ reason: 'OPTIONS that is not a CORS preflight' }, 'refused a request');
       return sendError(reply, new ChillyError('validation_failed', 'Not a CORS preflight request.'));
     }
   });
@@ -220,10 +223,14 @@ export const securityPlugin = fastifyPlugin(async (app: FastifyInstance, options
     const waitMs = limiter.retryAfterMs(address);
     if (waitMs > 0) {
       reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+      request.log.info({ reason: 'too many failed authentications', address }, 'refused a request');
       return sendError(reply, new ChillyError('rate_limited'));
     }
     limiter.recordFailure(address);
-    request.log.warn({ address }, 'API authentication failed');
+    request.log.warn(
+      { address, reason: request.headers.authorization === undefined ? 'no token or session' : 'wrong token' },
+      'API authentication failed',
+    );
     reply.header('www-authenticate', 'Bearer');
     return sendError(reply, new ChillyError('unauthorized'));
   });

@@ -191,6 +191,8 @@ function placeholder(kind: string): string {
   if (kind === 'network') return 'public|loopback';
   if (kind === 'engine') return 'webtorrent|qbittorrent|transmission';
   if (kind === 'pathMap') return 'remote=local';
+  if (kind === 'logLevel') return 'level';
+  if (kind === 'logFormat') return 'auto|text|json';
   return kind === 'url' ? 'url' : 'value';
 }
 

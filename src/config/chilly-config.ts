@@ -1,6 +1,7 @@
 /** The one typed configuration: what `resolveConfig` builds and the rest of the backend is handed. */
 import type { NetworkMode } from '../domain/network-mode.js';
 import type { EngineEndpoint, EngineKind, EnginePathMap } from './engine-settings.js';
+import type { LogFormat, LogLevel } from './log-settings.js';
 
 export interface SeedingPolicy {
   /** Stop seeding a completed job once uploaded/size reaches this. 0 turns seeding off. */
@@ -38,4 +39,6 @@ export interface ChillyConfig {
   transmission: EngineEndpoint;
   /** Where the engine's download folder is readable on this machine (external engines only). */
   enginePathMap: EnginePathMap | undefined;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
 }

@@ -6,6 +6,7 @@
 import type { NetworkMode } from '../domain/network-mode.js';
 import type { SeedingPolicy } from './chilly-config.js';
 import type { EngineKind } from './engine-settings.js';
+import type { LogFormat, LogLevel } from './log-settings.js';
 
 export interface Defaults {
   host: string;
@@ -20,6 +21,8 @@ export interface Defaults {
   tmdbBaseUrl: string;
   autoIdentify: boolean;
   engine: EngineKind;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
   /** qBittorrent's Web UI on this machine, at its own default port. */
   qbittorrentUrl: string;
   /** Transmission's RPC on this machine, at its own default port and path. */
@@ -36,6 +39,8 @@ export const DEFAULTS: Readonly<Defaults> = Object.freeze({
   tmdbBaseUrl: 'https://api.themoviedb.org/3',
   autoIdentify: true,
   engine: 'webtorrent',
+  logLevel: 'info',
+  logFormat: 'auto',
   qbittorrentUrl: 'http://127.0.0.1:8080',
   transmissionUrl: 'http://127.0.0.1:9091/transmission/rpc',
 });

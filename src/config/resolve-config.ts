@@ -135,6 +135,8 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
       password: pick('transmission.password'),
     },
     enginePathMap: pick('enginePathMap'),
+    logLevel: pick('logLevel'),
+    logFormat: pick('logFormat'),
   };
   const overrides = options.overrides ?? {};
   for (const key of Object.keys(overrides)) {

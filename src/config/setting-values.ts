@@ -9,6 +9,7 @@ import type { ConfigSource } from './config-source.js';
 import { MIN_TOKEN_LENGTH } from './defaults.js';
 import { ENGINE_KINDS, isEngineKind, parseEnginePathMap } from './engine-settings.js';
 import type { Environment } from './environment.js';
+import { isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS } from './log-settings.js';
 import type { SettingSpec } from './settings.js';
 import { expandHome } from './user-folders.js';
 
@@ -26,6 +27,10 @@ function expected(spec: SettingSpec): string {
       return ENGINE_KINDS.map((kind) => `"${kind}"`).join(', ');
     case 'pathMap':
       return '"/engine/folder=/local/folder" (both absolute)';
+    case 'logLevel':
+      return LOG_LEVELS.map((level) => `"${level}"`).join(', ');
+    case 'logFormat':
+      return LOG_FORMATS.map((format) => `"${format}"`).join(', ');
     case 'list':
       return 'a list of names';
     case 'url':
@@ -54,6 +59,10 @@ function check(spec: SettingSpec, value: unknown, wrong: (what: string) => never
       return isEngineKind(value) ? value : wrong(expected(spec));
     case 'pathMap':
       return (typeof value === 'string' ? parseEnginePathMap(value) : undefined) ?? wrong(expected(spec));
+    case 'logLevel':
+      return isLogLevel(value) ? value : wrong(expected(spec));
+    case 'logFormat':
+      return isLogFormat(value) ? value : wrong(expected(spec));
     case 'list':
       return Array.isArray(value) && value.every((item) => typeof item === 'string' && item.trim() !== '')
         ? value.map((item: string) => item.trim())

@@ -17,7 +17,9 @@ export type SettingKind =
   | 'network'
   | 'token'
   | 'engine'
-  | 'pathMap';
+  | 'pathMap'
+  | 'logLevel'
+  | 'logFormat';
 
 /**
  * A fixed value (`note` is said after it in docs), or a rule that `resolveConfig` (or, for the API
@@ -162,6 +164,23 @@ export const SETTINGS = [
     max: 65_535,
     default: { value: DEFAULTS.torrentPort, note: 'a free port chosen once, then kept' },
     description: 'port for incoming peer connections',
+  }),
+  setting({
+    key: 'logLevel',
+    env: 'CHILLY_LOG_LEVEL',
+    flag: 'log-level',
+    kind: 'logLevel',
+    default: { value: DEFAULTS.logLevel },
+    description: 'the server log: `error`, `warn`, `info` (one line per request) or `debug`; `silent` for none',
+  }),
+  setting({
+    key: 'logFormat',
+    env: 'CHILLY_LOG_FORMAT',
+    flag: 'log-format',
+    kind: 'logFormat',
+    default: { value: DEFAULTS.logFormat },
+    description:
+      '`text` (one readable line per event), `json` (for log collectors), or `auto`: text on a terminal, JSON otherwise',
   }),
   setting({
     key: 'engine',

@@ -25,6 +25,7 @@ export interface ApiTestServerOptions {
   authLimiter?: AuthFailureLimiter;
   logger?: CreateServerOptions['logger'];
   webAppFolder?: string;
+  logFormat?: 'text' | 'json';
 }
 
 export interface ApiTestServer {
@@ -64,6 +65,7 @@ export async function createApiTestServer(options: ApiTestServerOptions = {}): P
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.authLimiter === undefined ? {} : { authLimiter: options.authLimiter }),
     ...(options.webAppFolder === undefined ? {} : { webAppFolder: options.webAppFolder }),
+    ...(options.logFormat === undefined ? {} : { logFormat: options.logFormat }),
   });
   let closed = false;
   return {
