@@ -17,12 +17,12 @@ const LEVELS: Readonly<Record<number, string>> = {
 /** Fields already shown in the line's own words, or noise at a terminal. */
 const SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'req', 'res', 'responseTime', 'reqId']);
 
+/** C0 and C1 control characters and DEL: what a terminal would act on. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is its purpose
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: what it removes is control characters
-  return text.replace(
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return text.replace(CONTROL, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function clock(time: unknown): string {
