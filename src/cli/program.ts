@@ -124,6 +124,13 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .addOption(new Option('--keep-data', 'keep the downloaded files').conflicts('deleteData'))
     .option('--delete-data', 'delete the downloaded files, even of a complete download');
   json(cancel).action(action(async (ctx, [id], options) => (await jobs()).runCancel(ctx, id ?? '', options)));
+  json(
+    program
+      .command('seed')
+      .argument('<id>', 'job id')
+      .description('upload a completed download again (under the seeding policy), or stop with --stop')
+      .option('--stop', 'stop uploading now'),
+  ).action(action(async (ctx, [id], options) => (await jobs()).runSeed(ctx, id ?? '', options)));
 
   program.commandsGroup('Movies (TMDB, through the server):');
   json(

@@ -100,6 +100,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/download/seeding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stops a completed job's upload now, or starts it again (under the seeding policy).
+         * @description `seeding: false` ends the upload at once (`seeding_stopped`); `seeding: true` puts a completed job back in the queue: its data is checked, then it uploads until the policy's ratio or time. Only a completed job can seed (`409 invalid_transition` otherwise).
+         */
+        post: operations["setSeeding"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/download/status/{id}": {
         parameters: {
             query?: never;
@@ -610,6 +630,22 @@ export interface components {
             /** @description Keep the downloaded files on disk. Default: kept for a completed job, deleted otherwise. */
             keepData?: boolean;
         };
+        /** @description A completed job's upload (present on completed jobs only). */
+        JobSeeding: {
+            /** @description Still in the engine, uploading. */
+            active: boolean;
+            /** @description Uploaded over the job's life divided by its size. */
+            ratio: number;
+            /** @description The ratio at which the upload stops (0: no seeding). */
+            ratioLimit: number;
+            /** @description When the policy's time ends the upload; null when not seeding. */
+            endsAt: string | null;
+        };
+        SeedingRequest: {
+            id: components["schemas"]["JobId"];
+            /** @description false: stop uploading now; true: upload again (the data is checked first). */
+            seeding: boolean;
+        };
         JobProgress: {
             /** @description 0..1 of the selected data verified on disk. */
             fraction: number;
@@ -658,6 +694,7 @@ export interface components {
             /** @description Pieces in order (the default) or rarest first (`false`). */
             sequential: boolean;
             error?: components["schemas"]["JobError"];
+            seeding?: components["schemas"]["JobSeeding"];
             /**
              * @description The movie this download is (see `PUT /downloads/{id}/movie`); null while unknown: not
              *     identified yet, nothing convincing found, or the user said it is none.
@@ -1378,6 +1415,33 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CancelRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Job"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setSeeding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeedingRequest"];
             };
         };
         responses: {

@@ -47,6 +47,18 @@ export interface JobFile {
   torrentPath?: string;
 }
 
+/** A completed job's upload: seeding is a state people can see, not a hidden hour of traffic. */
+export interface JobSeeding {
+  /** Still in the engine, uploading to whoever asks. */
+  active: boolean;
+  /** Uploaded over the job's life divided by its size. */
+  ratio: number;
+  /** The ratio at which the upload stops (the policy's; 0: no seeding). */
+  ratioLimit: number;
+  /** When the policy's time ends the upload; null when not seeding. */
+  endsAt: string | null;
+}
+
 export interface JobError {
   code: ErrorCode;
   message: string;
@@ -94,6 +106,8 @@ export interface Job {
    */
   sequential: boolean;
   error?: JobError;
+  /** For a completed job: whether it is still uploading, its ratio, and when the policy ends it. */
+  seeding?: JobSeeding;
   /**
    * The movie this job is, when the server links jobs to movies: null while unknown (not looked
    * up yet, nothing convincing found, or the user said "none"). Absent without the metadata feature.

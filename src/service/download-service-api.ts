@@ -88,6 +88,8 @@ export interface DownloadServiceApi {
   setFileOptions(id: string, options: FileOptions): Promise<Job>;
   /** Subscribe to job events; returns the unsubscribe function. */
   subscribe(listener: (event: JobEvent) => void): () => void;
+  /** Stops a completed job's upload now (false), or starts it again under the seeding policy (true). */
+  setSeeding(id: string, seeding: boolean): Promise<Job>;
   /** Quick self-check for /health: the database answers. */
   health(): { ok: boolean; activeDownloads: number; queued: number };
   /** The engine that moves torrents' bytes, what it can do, and (for an external one) whether it answers. */

@@ -107,7 +107,10 @@ export class DownloadService implements DownloadServiceApi {
       warn,
     });
     this.live = live;
-    this.views = new JobViews(this.jobs, this.statuses, live, options.movies);
+    // The runner (made next) knows which completed jobs still upload.
+    this.views = new JobViews(this.jobs, this.statuses, live, options.movies, (job) =>
+      this.runner.seeding.describe(job),
+    );
     this.runner = new JobRunner({
       jobs: this.jobs,
       downloader,
@@ -322,6 +325,28 @@ export class DownloadService implements DownloadServiceApi {
       capabilities: engine.capabilities,
       ...(status === undefined ? {} : { status }),
     };
+  }
+
+  setSeeding(id: string, seeding: boolean): Promise<Job> {
+    this.assertOpen();
+    return this.locks.run(id, async () => {
+      const job = this.views.require(id);
+      if (job.status !== 'completed') {
+        throw new ChillyError(
+          'invalid_transition',
+          `Job ${JSON.stringify(id)} is ${job.status}: only a completed job seeds.`,
+        );
+      }
+      const active = this.runner.seeding.has(id);
+      if (!seeding) {
+        if (active) await this.runner.seeding.stopNow(id);
+        return this.views.require(id);
+      }
+      if (active) return job;
+      // Back through the queue: the engine checks the data on disk, then the job completes and seeds.
+      this.statuses.write(id, 'queued', undefined);
+      return this.settle(id, 'queued');
+    });
   }
 
   get(id: string): Job {

@@ -1,4 +1,4 @@
-import type { Job, JobMovie } from '../domain/job.js';
+import type { Job, JobMovie, JobSeeding } from '../domain/job.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
 import type { LiveJobs } from './live-jobs.js';
 import type { StatusWriter } from './status-writer.js';
@@ -13,10 +13,13 @@ export class JobViews {
     private readonly statuses: StatusWriter,
     private readonly live: LiveJobs,
     private readonly movies: ((jobId: string) => JobMovie | null) | undefined,
+    /** A completed job's upload (`Job.seeding`). */
+    private readonly seeding: (job: Job) => JobSeeding,
   ) {}
 
   view(stored: StoredJob): Job {
-    const job = this.live.overlay(this.statuses.shown(stored.job));
+    const shown = this.live.overlay(this.statuses.shown(stored.job));
+    const job = shown.status === 'completed' ? { ...shown, seeding: this.seeding(shown) } : shown;
     if (this.movies === undefined) return job;
     let movie: JobMovie | null = null;
     try {

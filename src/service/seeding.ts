@@ -1,5 +1,5 @@
 import type { SeedingPolicy } from '../config/chilly-config.js';
-import type { Job } from '../domain/job.js';
+import type { Job, JobSeeding } from '../domain/job.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LiveJobs } from './live-jobs.js';
 
@@ -20,13 +20,26 @@ export interface SeedingOptions {
  * after its minutes, whichever comes first (at once when either is 0).
  */
 export class Seeding {
-  /** Per seeding job, the timer that ends its upload after the policy's minutes. */
+  /** Per seeding job, the timer that ends its upload after the policy's minutes, and when. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly endsAt = new Map<string, number>();
 
   constructor(private readonly options: SeedingOptions) {}
 
   has(id: string): boolean {
     return this.timers.has(id);
+  }
+
+  /** The upload of a completed job as callers see it (`Job.seeding`). */
+  describe(job: Job): JobSeeding {
+    const total = job.progress.bytesTotal ?? 0;
+    const ends = this.endsAt.get(job.id);
+    return {
+      active: this.timers.has(job.id),
+      ratio: total > 0 ? job.progress.bytesUploaded / total : 0,
+      ratioLimit: this.options.policy.ratio,
+      endsAt: ends === undefined ? null : new Date(ends).toISOString(),
+    };
   }
 
   /** A job just completed: it uploads until the policy says stop. */
@@ -39,6 +52,7 @@ export class Seeding {
     const timer = setTimeout(() => void this.stop(job.id), minutes * 60_000);
     timer.unref();
     this.timers.set(job.id, timer);
+    this.endsAt.set(job.id, Date.now() + minutes * 60_000);
   }
 
   /** Stops a seeding job's upload once it has uploaded `ratio` times its size. */
@@ -75,11 +89,13 @@ export class Seeding {
   forget(id: string): void {
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
+    this.endsAt.delete(id);
   }
 
   /** Forgets every seeding job (the engine is being stopped). */
   clear(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.endsAt.clear();
   }
 }

@@ -78,6 +78,12 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
     service.resume(request.body.id),
   );
 
+  app.post<{ Body: { id: string; seeding: boolean } }>(
+    '/download/seeding',
+    { schema: routeSchema('post', '/download/seeding') },
+    (request) => service.setSeeding(request.body.id, request.body.seeding),
+  );
+
   app.post<{ Body: CancelBody }>('/download/cancel', { schema: routeSchema('post', '/download/cancel') }, (request) => {
     const { id, keepData } = request.body;
     // Absent means "the service's default" (a finished movie is kept), not false.

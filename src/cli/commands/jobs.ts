@@ -66,7 +66,7 @@ const WAITING_FOR_METADATA = '(waiting for metadata)';
 function jobColumns(style: Style): Column<Job>[] {
   return [
     { header: 'ID', value: (job) => job.id },
-    { header: 'STATUS', value: (job) => job.status },
+    { header: 'STATUS', value: (job) => (job.seeding?.active === true ? 'seeding' : job.status) },
     { header: 'DONE', value: (job) => formatPercent(job.progress.fraction), align: 'right' },
     { header: 'SIZE', value: (job) => formatBytes(job.progress.bytesTotal), align: 'right' },
     {
@@ -116,6 +116,7 @@ export function describeJob(job: Job): string {
     ['peers', isTransferring(job) ? String(progress.peers) : undefined],
     ['eta', isTransferring(job) ? formatEta(progress.etaSeconds) : undefined],
     ['uploaded', formatBytes(progress.bytesUploaded)],
+    ['seeding', job.seeding === undefined ? undefined : describeSeeding(job.seeding)],
     ['saved in', job.savePath],
     ['files', job.files === undefined ? undefined : filesSummary(job)],
     ['info-hash', job.infoHash],
@@ -132,6 +133,14 @@ export function describeJob(job: Job): string {
       return `${label.padEnd(10)} ${lines.map(terminalSafe).join(indent)}`;
     })
     .join('\n');
+}
+
+/** "yes, ratio 0.42 of 2, until 14:05" or "stopped, ratio 1.03". */
+function describeSeeding(seeding: NonNullable<Job['seeding']>): string {
+  const ratio = `ratio ${seeding.ratio.toFixed(2)}`;
+  if (!seeding.active) return `stopped, ${ratio}`;
+  const until = seeding.endsAt === null ? '' : `, until ${new Date(seeding.endsAt).toLocaleTimeString()}`;
+  return `yes, ${ratio} of ${seeding.ratioLimit}${until}`;
 }
 
 /** The number of files, then up to five of them, one line each. */
@@ -174,6 +183,15 @@ export async function runCancel(ctx: CommandContext, id: string, options: Cancel
         ? 'files kept'
         : 'files deleted';
   report(ctx, job, `Cancelled ${job.id} (${data}).`);
+  return EXIT.ok;
+}
+
+/** `chilly seed <id> [--stop]`: a completed job uploads again (its data checked first), or stops now. */
+export async function runSeed(ctx: CommandContext, id: string, options: { stop?: boolean }): Promise<number> {
+  const seeding = options.stop !== true;
+  const api = await connect(ctx.config());
+  const job = await api.call(api.client.POST('/download/seeding', { body: { id, seeding } }));
+  report(ctx, job, seeding ? `${job.id} will seed again once its data is checked.` : `${job.id} stopped seeding.`);
   return EXIT.ok;
 }
 
