@@ -126,6 +126,13 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   json(cancel).action(action(async (ctx, [id], options) => (await jobs()).runCancel(ctx, id ?? '', options)));
   json(
     program
+      .command('move')
+      .argument('<id>', 'job id')
+      .argument('<where>', 'top, up, down or bottom')
+      .description('move a queued download in the queue (the order is kept across restarts)'),
+  ).action(action(async (ctx, [id, where]) => (await jobs()).runMove(ctx, id ?? '', where ?? '')));
+  json(
+    program
       .command('seed')
       .argument('<id>', 'job id')
       .description('upload a completed download again (under the seeding policy), or stop with --stop')

@@ -100,6 +100,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/download/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Moves a queued job in the queue (the order survives restarts). */
+        post: operations["moveInQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/download/seeding": {
         parameters: {
             query?: never;
@@ -641,6 +658,14 @@ export interface components {
             /** @description When the policy's time ends the upload; null when not seeding. */
             endsAt: string | null;
         };
+        QueueMoveRequest: {
+            id: components["schemas"]["JobId"];
+            /**
+             * @description `top`/`bottom`: first/last in the queue; `up`/`down`: past the next queued job.
+             * @enum {string}
+             */
+            move: "top" | "up" | "down" | "bottom";
+        };
         SeedingRequest: {
             id: components["schemas"]["JobId"];
             /** @description false: stop uploading now; true: upload again (the data is checked first). */
@@ -695,6 +720,8 @@ export interface components {
             sequential: boolean;
             error?: components["schemas"]["JobError"];
             seeding?: components["schemas"]["JobSeeding"];
+            /** @description For a queued job: its place in the queue (1 starts next). */
+            queuePosition?: number;
             /**
              * @description The movie this download is (see `PUT /downloads/{id}/movie`); null while unknown: not
              *     identified yet, nothing convincing found, or the user said it is none.
@@ -1415,6 +1442,33 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CancelRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Job"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    moveInQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueueMoveRequest"];
             };
         };
         responses: {

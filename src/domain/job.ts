@@ -108,6 +108,8 @@ export interface Job {
   error?: JobError;
   /** For a completed job: whether it is still uploading, its ratio, and when the policy ends it. */
   seeding?: JobSeeding;
+  /** For a queued job: its place in the queue (1 starts next). */
+  queuePosition?: number;
   /**
    * The movie this job is, when the server links jobs to movies: null while unknown (not looked
    * up yet, nothing convincing found, or the user said "none"). Absent without the metadata feature.

@@ -88,6 +88,8 @@ export interface DownloadServiceApi {
   setFileOptions(id: string, options: FileOptions): Promise<Job>;
   /** Subscribe to job events; returns the unsubscribe function. */
   subscribe(listener: (event: JobEvent) => void): () => void;
+  /** Moves a queued job to the top or bottom of the queue, or one place up or down (`invalid_transition` if not queued). */
+  moveInQueue(id: string, where: 'top' | 'up' | 'down' | 'bottom'): Promise<Job>;
   /** Stops a completed job's upload now (false), or starts it again under the seeding policy (true). */
   setSeeding(id: string, seeding: boolean): Promise<Job>;
   /** Quick self-check for /health: the database answers. */

@@ -17,7 +17,7 @@ import { assertCapability, type Downloader } from '../downloaders/downloader.js'
 import { resolveHttpSource } from '../downloaders/http/http-source.js';
 import { newJobFromSource, resolveTorrentSource, type TorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
-import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
+import { JobsRepository, type QueueMove, type StoredJob } from '../storage/jobs-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
 import type {
   AddJobRequest,
@@ -325,6 +325,22 @@ export class DownloadService implements DownloadServiceApi {
       capabilities: engine.capabilities,
       ...(status === undefined ? {} : { status }),
     };
+  }
+
+  /** Moves a queued job to the top or bottom of the queue, or one place up or down. */
+  moveInQueue(id: string, where: QueueMove): Promise<Job> {
+    this.assertOpen();
+    return this.locks.run(id, async () => {
+      const job = this.views.require(id);
+      if (job.status !== 'queued') {
+        throw new ChillyError(
+          'invalid_transition',
+          `Job ${JSON.stringify(id)} is ${job.status}: only a queued job moves in the queue.`,
+        );
+      }
+      this.jobs.moveInQueue(id, where);
+      return this.settle(id, 'updated');
+    });
   }
 
   setSeeding(id: string, seeding: boolean): Promise<Job> {

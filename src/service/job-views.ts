@@ -19,7 +19,12 @@ export class JobViews {
 
   view(stored: StoredJob): Job {
     const shown = this.live.overlay(this.statuses.shown(stored.job));
-    const job = shown.status === 'completed' ? { ...shown, seeding: this.seeding(shown) } : shown;
+    const job =
+      shown.status === 'completed'
+        ? { ...shown, seeding: this.seeding(shown) }
+        : shown.status === 'queued'
+          ? { ...shown, queuePosition: this.jobs.queuePosition(stored.position) }
+          : shown;
     if (this.movies === undefined) return job;
     let movie: JobMovie | null = null;
     try {

@@ -48,6 +48,10 @@ interface JobRow {
   created_paths_json: string;
 }
 
+/** Where a queued job can be moved. */
+export const QUEUE_MOVES = ['top', 'up', 'down', 'bottom'] as const;
+export type QueueMove = (typeof QUEUE_MOVES)[number];
+
 export interface ProgressUpdate {
   bytesDone: number;
   bytesTotal: number | null;
@@ -135,6 +139,19 @@ export class JobsRepository {
       ),
       all: db.prepare<[], JobRow>('SELECT * FROM jobs ORDER BY position'),
       nextQueued: db.prepare<[], JobRow>("SELECT * FROM jobs WHERE status = 'queued' ORDER BY position LIMIT 1"),
+      queueRank: db.prepare<[number], { n: number }>(
+        "SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND position <= ?",
+      ),
+      positionBounds: db.prepare<[], { lowest: number; highest: number }>(
+        'SELECT MIN(position) AS lowest, MAX(position) AS highest FROM jobs',
+      ),
+      queuedBefore: db.prepare<[number], { id: string; position: number }>(
+        "SELECT id, position FROM jobs WHERE status = 'queued' AND position < ? ORDER BY position DESC LIMIT 1",
+      ),
+      queuedAfter: db.prepare<[number], { id: string; position: number }>(
+        "SELECT id, position FROM jobs WHERE status = 'queued' AND position > ? ORDER BY position LIMIT 1",
+      ),
+      setPosition: db.prepare('UPDATE jobs SET position = @position WHERE id = @id'),
       setStatus: db.prepare(`
         UPDATE jobs SET status = @status, error_code = @error_code, error_message = @error_message,
                         updated_at = @now,
@@ -226,6 +243,34 @@ export class JobsRepository {
   /** Every job in queue order. */
   all(): StoredJob[] {
     return this.statements.all.all().map(fromRow);
+  }
+
+  /** Where a queued job stands in the queue: 1 starts next. */
+  queuePosition(position: number): number {
+    return this.statements.queueRank.get(position)?.n ?? 0;
+  }
+
+  /**
+   * Moves a job within the queue (the order survives restarts: it is the jobs' `position`): `top`
+   * and `bottom` before or after every job, `up` and `down` past the next queued job that way.
+   */
+  moveInQueue(id: string, where: QueueMove): void {
+    this.db.transaction(() => {
+      const me = this.require(id);
+      const bounds = this.statements.positionBounds.get();
+      const lowest = bounds?.lowest ?? me.position;
+      const highest = bounds?.highest ?? me.position;
+      if (where === 'top' || where === 'bottom') {
+        this.statements.setPosition.run({ id, position: where === 'top' ? lowest - 1 : highest + 1 });
+        return;
+      }
+      const neighbour = (where === 'up' ? this.statements.queuedBefore : this.statements.queuedAfter).get(me.position);
+      if (neighbour === undefined) return;
+      // Positions are unique: one of the two waits on a free value while they swap.
+      this.statements.setPosition.run({ id, position: lowest - 1 });
+      this.statements.setPosition.run({ id: neighbour.id, position: me.position });
+      this.statements.setPosition.run({ id, position: neighbour.position });
+    })();
   }
 
   /** The queued job that has waited longest: the next one to start. */

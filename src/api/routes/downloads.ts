@@ -78,6 +78,12 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
     service.resume(request.body.id),
   );
 
+  app.post<{ Body: { id: string; move: 'top' | 'up' | 'down' | 'bottom' } }>(
+    '/download/queue',
+    { schema: routeSchema('post', '/download/queue') },
+    (request) => service.moveInQueue(request.body.id, request.body.move),
+  );
+
   app.post<{ Body: { id: string; seeding: boolean } }>(
     '/download/seeding',
     { schema: routeSchema('post', '/download/seeding') },

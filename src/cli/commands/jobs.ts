@@ -186,6 +186,18 @@ export async function runCancel(ctx: CommandContext, id: string, options: Cancel
   return EXIT.ok;
 }
 
+const QUEUE_MOVES = ['top', 'up', 'down', 'bottom'] as const;
+
+/** `chilly move <id> top|up|down|bottom`: a queued job's place in the queue. */
+export async function runMove(ctx: CommandContext, id: string, where: string): Promise<number> {
+  const move = QUEUE_MOVES.find((candidate) => candidate === where);
+  if (move === undefined) throw usageError(`Move where? ${QUEUE_MOVES.join(', ')} (got ${JSON.stringify(where)}).`);
+  const api = await connect(ctx.config());
+  const job = await api.call(api.client.POST('/download/queue', { body: { id, move } }));
+  report(ctx, job, `${job.id} is now number ${job.queuePosition ?? '?'} in the queue.`);
+  return EXIT.ok;
+}
+
 /** `chilly seed <id> [--stop]`: a completed job uploads again (its data checked first), or stops now. */
 export async function runSeed(ctx: CommandContext, id: string, options: { stop?: boolean }): Promise<number> {
   const seeding = options.stop !== true;
