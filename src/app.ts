@@ -149,6 +149,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       database,
       downloader,
       maxActiveDownloads: config.maxActiveDownloads,
+      rateLimits: {
+        downloadBytesPerSecond: config.downloadLimit * 1024,
+        uploadBytesPerSecond: config.uploadLimit * 1024,
+      },
       seeding: config.seeding,
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
       movies: jobMovieLookup(links),

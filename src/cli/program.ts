@@ -126,6 +126,13 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   json(cancel).action(action(async (ctx, [id], options) => (await jobs()).runCancel(ctx, id ?? '', options)));
   json(
     program
+      .command('limit')
+      .description('show the speed limits, or change them at once (kept across restarts)')
+      .option('--down <KiB/s>', 'all downloads together at most this fast (0: no limit)')
+      .option('--up <KiB/s>', 'all uploads together at most this fast (0: no limit)'),
+  ).action(action(async (ctx, _args, options) => (await jobs()).runLimit(ctx, options)));
+  json(
+    program
       .command('move')
       .argument('<id>', 'job id')
       .argument('<where>', 'top, up, down or bottom')

@@ -573,6 +573,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/settings/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The speed limits in force (all downloads together, all uploads together). */
+        get: operations["getRateLimits"];
+        /**
+         * Changes the speed limits at once; they are kept across restarts.
+         * @description `409 capability_unsupported` when the engine's own limits apply (an external engine).
+         */
+        put: operations["setRateLimits"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -936,6 +957,12 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "engine_unreachable" | "engine_auth_failed" | "removed_externally" | "downloader_destroyed" | "shutting_down" | "database_damaged" | "not_found" | "cross_site_request" | "web_app_missing" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "capability_unsupported" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
+        RateLimits: {
+            /** @description All downloads together; 0: no limit. */
+            downloadBytesPerSecond: number;
+            /** @description All uploads together; 0: no limit. */
+            uploadBytesPerSecond: number;
+        };
         SignInCode: {
             /** @description Single use, valid 60 s. */
             code: string;
@@ -2200,6 +2227,62 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getRateLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The limits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimits"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    setRateLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RateLimits"];
+            };
+        };
+        responses: {
+            /** @description The limits now in force. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimits"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             421: components["responses"]["MisdirectedRequest"];
             429: components["responses"]["RateLimited"];
         };

@@ -39,6 +39,10 @@ export interface ChillyConfig {
   transmission: EngineEndpoint;
   /** Where the engine's download folder is readable on this machine (external engines only). */
   enginePathMap: EnginePathMap | undefined;
+  /** KiB/s for all downloads together (0: no limit), until changed while the server runs. */
+  downloadLimit: number;
+  /** KiB/s for all uploads together (0: no limit). */
+  uploadLimit: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }

@@ -22,6 +22,10 @@ export interface Defaults {
   autoIdentify: boolean;
   engine: EngineKind;
   logLevel: LogLevel;
+  /** KiB/s for all downloads together; 0: no limit. */
+  downloadLimitKiB: number;
+  /** KiB/s for all uploads together; 0: no limit. */
+  uploadLimitKiB: number;
   logFormat: LogFormat;
   /** qBittorrent's Web UI on this machine, at its own default port. */
   qbittorrentUrl: string;
@@ -40,6 +44,8 @@ export const DEFAULTS: Readonly<Defaults> = Object.freeze({
   autoIdentify: true,
   engine: 'webtorrent',
   logLevel: 'info',
+  downloadLimitKiB: 0,
+  uploadLimitKiB: 0,
   logFormat: 'auto',
   qbittorrentUrl: 'http://127.0.0.1:8080',
   transmissionUrl: 'http://127.0.0.1:9091/transmission/rpc',

@@ -135,6 +135,8 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
       password: pick('transmission.password'),
     },
     enginePathMap: pick('enginePathMap'),
+    downloadLimit: pick('downloadLimit'),
+    uploadLimit: pick('uploadLimit'),
     logLevel: pick('logLevel'),
     logFormat: pick('logFormat'),
   };

@@ -101,6 +101,8 @@ export interface DownloaderCapabilities {
    * checked). An external engine's are only when its download folder is mapped here.
    */
   localFiles: boolean;
+  /** Global download and upload speed limits (`setRateLimits`), changed while it runs. */
+  rateLimits: boolean;
 }
 
 export type DownloaderCapability = keyof DownloaderCapabilities;
@@ -113,6 +115,7 @@ const CAPABILITY_ACTIONS: Record<DownloaderCapability, string> = {
   resumeData: 'keep resume data',
   localFiles:
     "read a job's files on this machine (set CHILLY_ENGINE_PATH_MAP to where its download folder is mounted here)",
+  rateLimits: 'limit download and upload speeds from Chilly (set them in the engine itself)',
 };
 
 /** Throws `capability_unsupported` naming the engine unless the driver can do `capability`. */
@@ -175,6 +178,8 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
    * a job's folder, capabilities and data are its own driver's business.
    */
   driverFor?(sourceType: SourceType): Downloader;
+  /** Limits the speed of all downloads and all uploads together (0: no limit), at once. */
+  setRateLimits?(limits: { downloadBytesPerSecond: number; uploadBytesPerSecond: number }): void;
   /** Whether an engine in another process answers (for the settings page); absent for embedded ones. */
   engineStatus?(): { ok: boolean; detail: string };
   /** Stops every job and releases every socket, timer and file handle. Idempotent. */

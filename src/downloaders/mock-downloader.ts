@@ -62,6 +62,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     sequentialPieces: true,
     resumeData: false,
     localFiles: true,
+    rateLimits: false,
   });
   readonly #bytesPerSecond: number;
   readonly #totalBytes: number | ((job: JobInput) => number);

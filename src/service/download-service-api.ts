@@ -90,6 +90,13 @@ export interface DownloadServiceApi {
   subscribe(listener: (event: JobEvent) => void): () => void;
   /** Moves a queued job to the top or bottom of the queue, or one place up or down (`invalid_transition` if not queued). */
   moveInQueue(id: string, where: 'top' | 'up' | 'down' | 'bottom'): Promise<Job>;
+  /** The speed limits in force, in bytes per second (0: none). */
+  rateLimits(): { downloadBytesPerSecond: number; uploadBytesPerSecond: number };
+  /** Changes the speed limits at once and keeps them (`capability_unsupported` for an engine that cannot). */
+  setRateLimits(limits: { downloadBytesPerSecond: number; uploadBytesPerSecond: number }): {
+    downloadBytesPerSecond: number;
+    uploadBytesPerSecond: number;
+  };
   /** Stops a completed job's upload now (false), or starts it again under the seeding policy (true). */
   setSeeding(id: string, seeding: boolean): Promise<Job>;
   /** Quick self-check for /health: the database answers. */

@@ -18,6 +18,7 @@ import { resolveHttpSource } from '../downloaders/http/http-source.js';
 import { newJobFromSource, resolveTorrentSource, type TorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
 import { JobsRepository, type QueueMove, type StoredJob } from '../storage/jobs-repository.js';
+import { type RateLimits, RateLimitsRepository } from '../storage/rate-limits-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
 import type {
   AddJobRequest,
@@ -54,6 +55,11 @@ export interface DownloadServiceOptions {
   seeding?: SeedingPolicy;
   /** Milliseconds clock for the persist throttle; tests pass a fake one. */
   now?: () => number;
+  /**
+   * Speed limits until one is set while the service runs (`setRateLimits`, kept in the database):
+   * bytes per second, 0 for none. Default: none.
+   */
+  rateLimits?: RateLimits;
   /** Called with problems that have no caller to report to (e.g. a failed background write). */
   onWarning?: (message: string, cause?: unknown) => void;
   /**
@@ -73,6 +79,9 @@ export interface DownloadServiceOptions {
  */
 export class DownloadService implements DownloadServiceApi {
   private readonly jobs: JobsRepository;
+  private readonly limits: RateLimitsRepository;
+  /** The limits from the configuration, in force until others are set. */
+  private readonly startLimits: RateLimits;
   private readonly events = new JobEventBus();
   /** Serialises commands on one job. */
   private readonly locks = new KeyedLock();
@@ -90,6 +99,8 @@ export class DownloadService implements DownloadServiceApi {
     options: DownloadServiceOptions,
   ) {
     this.jobs = new JobsRepository(db);
+    this.limits = new RateLimitsRepository(db);
+    this.startLimits = options.rateLimits ?? { downloadBytesPerSecond: 0, uploadBytesPerSecond: 0 };
     const resumeData = new ResumeRepository(db);
     const maxActive = options.maxActiveDownloads ?? DEFAULTS.maxActiveDownloads;
     if (!Number.isInteger(maxActive) || maxActive < 1) {
@@ -140,6 +151,7 @@ export class DownloadService implements DownloadServiceApi {
   static async open(options: DownloadServiceOptions): Promise<DownloadService> {
     const service = new DownloadService(options.database, options.downloader, options);
     service.runner.listen();
+    service.applyRateLimits(service.limits.get() ?? options.rateLimits);
     await service.restore();
     service.runner.pump().catch((error: unknown) => {
       service.warn('Starting the queued jobs failed.', error);
@@ -325,6 +337,27 @@ export class DownloadService implements DownloadServiceApi {
       capabilities: engine.capabilities,
       ...(status === undefined ? {} : { status }),
     };
+  }
+
+  /** The speed limits in force (bytes per second; 0: none). */
+  rateLimits(): RateLimits {
+    this.assertOpen();
+    return this.limits.get() ?? this.startLimits;
+  }
+
+  /** Changes the speed limits at once, and keeps them for the next start. */
+  setRateLimits(limits: RateLimits): RateLimits {
+    this.assertOpen();
+    assertCapability(this.driverOf('torrent'), 'rateLimits');
+    this.applyRateLimits(limits);
+    this.limits.set(limits);
+    return this.rateLimits();
+  }
+
+  private applyRateLimits(limits: RateLimits | undefined): void {
+    const engine = this.driverOf('torrent');
+    if (limits === undefined || !engine.capabilities.rateLimits) return;
+    engine.setRateLimits?.(limits);
   }
 
   /** Moves a queued job to the top or bottom of the queue, or one place up or down. */

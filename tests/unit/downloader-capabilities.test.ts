@@ -24,6 +24,7 @@ class LimitedEngine extends MockDownloader {
     sequentialPieces: false,
     resumeData: false,
     localFiles: false,
+    rateLimits: false,
   });
 }
 
@@ -41,7 +42,14 @@ describe('driver capabilities', () => {
       assert.equal(mock.engineName, 'mock');
       assert.deepEqual(
         { ...mock.capabilities },
-        { streaming: false, fileSelection: true, sequentialPieces: true, resumeData: false, localFiles: true },
+        {
+          streaming: false,
+          fileSelection: true,
+          sequentialPieces: true,
+          resumeData: false,
+          localFiles: true,
+          rateLimits: false,
+        },
       );
       assert.equal(webtorrent.engineName, 'WebTorrent');
       assert.ok(Object.values(webtorrent.capabilities).every(Boolean));

@@ -13,7 +13,17 @@ export interface SettingsRoutesOptions {
   metadataConfigured: boolean;
 }
 
+interface RateLimitsBody {
+  downloadBytesPerSecond: number;
+  uploadBytesPerSecond: number;
+}
+
 export async function settingsRoutes(app: FastifyInstance, options: SettingsRoutesOptions): Promise<void> {
+  app.get('/settings/limits', { schema: routeSchema('get', '/settings/limits') }, () => options.service.rateLimits());
+  app.put<{ Body: RateLimitsBody }>('/settings/limits', { schema: routeSchema('put', '/settings/limits') }, (request) =>
+    options.service.setRateLimits(request.body),
+  );
+
   app.get('/settings', { schema: routeSchema('get', '/settings') }, (_request, reply) => {
     const masked = maskedConfig(options.config);
     const settings = Object.fromEntries(SETTINGS.map((spec) => [spec.key, settingValue(masked, spec.key) ?? null]));

@@ -186,6 +186,41 @@ export async function runCancel(ctx: CommandContext, id: string, options: Cancel
   return EXIT.ok;
 }
 
+/** `chilly limit [--down KiB/s] [--up KiB/s]`: the speed limits in force, changed at once when given. */
+export async function runLimit(ctx: CommandContext, options: { down?: string; up?: string }): Promise<number> {
+  const api = await connect(ctx.config());
+  let limits = await api.call(api.client.GET('/settings/limits'));
+  if (options.down !== undefined || options.up !== undefined) {
+    const kib = (flag: string, value: string | undefined, current: number): number =>
+      value === undefined ? current : parseNonNegative(flag, value) * 1024;
+    limits = await api.call(
+      api.client.PUT('/settings/limits', {
+        body: {
+          downloadBytesPerSecond: kib('--down', options.down, limits.downloadBytesPerSecond),
+          uploadBytesPerSecond: kib('--up', options.up, limits.uploadBytesPerSecond),
+        },
+      }),
+    );
+  }
+  if (ctx.json) printJson(ctx.io.stdout, limits);
+  else {
+    const show = (bytes: number) => (bytes === 0 ? 'no limit' : formatSpeed(bytes));
+    println(
+      ctx.io.stdout,
+      `download ${show(limits.downloadBytesPerSecond)}, upload ${show(limits.uploadBytesPerSecond)}`,
+    );
+  }
+  return EXIT.ok;
+}
+
+function parseNonNegative(flag: string, value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isInteger(number) || number < 0) {
+    throw usageError(`${flag} takes a whole number of KiB/s, 0 for no limit (got ${JSON.stringify(value)}).`);
+  }
+  return number;
+}
+
 const QUEUE_MOVES = ['top', 'up', 'down', 'bottom'] as const;
 
 /** `chilly move <id> top|up|down|bottom`: a queued job's place in the queue. */

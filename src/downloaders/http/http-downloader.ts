@@ -75,6 +75,7 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
     sequentialPieces: false,
     resumeData: false,
     localFiles: true,
+    rateLimits: false,
   });
   readonly mediaRoot: string;
   readonly #progressIntervalMs: number;

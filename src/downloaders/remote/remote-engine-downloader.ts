@@ -107,6 +107,8 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       // The engine keeps its own resume data.
       resumeData: false,
       localFiles: this.#pathMap !== undefined,
+      // The engine's own limits apply; Chilly does not set them (yet).
+      rateLimits: false,
     });
   }
 

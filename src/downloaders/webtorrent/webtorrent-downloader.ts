@@ -132,6 +132,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     sequentialPieces: true,
     resumeData: true,
     localFiles: true,
+    rateLimits: true,
   });
   readonly mediaRoot: string;
   readonly network: NetworkMode;
@@ -146,6 +147,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   /** Ids whose start is between validation and registration, so a duplicate start fails at once. */
   private readonly starting = new Set<string>();
   private client: WebTorrent | undefined;
+  /** Global speed limits in bytes per second (0: none), applied to every client this driver makes. */
+  private rateLimits = { downloadBytesPerSecond: 0, uploadBytesPerSecond: 0 };
   /** The engine's client class, once loadEngine() has been awaited (every path to attach() does). */
   private WebTorrentClient: EngineModule['WebTorrent'] | undefined;
   private destroyed: Promise<void> | undefined;
@@ -449,8 +452,20 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         }
       });
       this.client = client;
+      applyRateLimits(client, this.rateLimits);
     }
     return this.client;
+  }
+
+  /** All downloads together, and all uploads together, at most this fast (0: no limit); at once. */
+  setRateLimits(limits: { downloadBytesPerSecond: number; uploadBytesPerSecond: number }): void {
+    for (const value of [limits.downloadBytesPerSecond, limits.uploadBytesPerSecond]) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new ChillyError('validation_failed', 'Speed limits are whole numbers of bytes per second, 0 for none.');
+      }
+    }
+    this.rateLimits = { ...limits };
+    if (this.client !== undefined) applyRateLimits(this.client, this.rateLimits);
   }
 
   /** Hands the job to the engine, from its resume state when there is one. */
@@ -726,4 +741,13 @@ function layoutOf(
   if (source?.length === undefined || source.pieceLength === undefined || source.files === undefined) return undefined;
   const files = source.files.map((file) => ({ offset: file.offset, length: file.length }));
   return { length: source.length, pieceLength: source.pieceLength, files };
+}
+
+/** WebTorrent's global throttles: a rate in bytes per second, or -1 for none. */
+function applyRateLimits(
+  client: WebTorrent,
+  limits: { downloadBytesPerSecond: number; uploadBytesPerSecond: number },
+): void {
+  client.throttleDownload(limits.downloadBytesPerSecond > 0 ? limits.downloadBytesPerSecond : -1);
+  client.throttleUpload(limits.uploadBytesPerSecond > 0 ? limits.uploadBytesPerSecond : -1);
 }
