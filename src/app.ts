@@ -12,6 +12,7 @@ import type { ChillyConfig } from './config/chilly-config.js';
 import { ChillyError } from './domain/errors.js';
 import type { Downloader } from './downloaders/downloader.js';
 import { downloaderFromConfig } from './downloaders/engine-from-config.js';
+import { CompletionHooks } from './hooks/completion-hooks.js';
 import { type CreateMetadataServiceOptions, createMetadataService } from './metadata/metadata-service.js';
 import { DownloadService } from './service/download-service.js';
 import { jobMovieLookup, MovieLinker, type MovieLinkerOptions } from './service/movie-linker.js';
@@ -168,6 +169,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...options.metadata?.linker,
     });
     linker.start();
+    const hooks = new CompletionHooks({ ...config.onComplete, warn: (message) => warn(message) });
+    service.subscribe((event) => {
+      if (event.type === 'completed') hooks.completed(event.job);
+    });
     app = createServer({
       service,
       config,

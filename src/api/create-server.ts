@@ -9,6 +9,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifySchemaCompiler,
   type FastifyServerOptions,
+  LogController,
 } from 'fastify';
 import type { ChillyConfig } from '../config/chilly-config.js';
 import { MIN_TOKEN_LENGTH } from '../config/defaults.js';
@@ -150,7 +151,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     },
     logger: logger.options,
     // One line per request (below), not Fastify's two ("incoming request", "request completed").
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.jsonBodyBytes,
     // Only the routes the contract lists: no implicit HEAD twins.
     exposeHeadRoutes: false,

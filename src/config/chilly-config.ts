@@ -43,6 +43,8 @@ export interface ChillyConfig {
   downloadLimit: number;
   /** KiB/s for all uploads together (0: no limit). */
   uploadLimit: number;
+  /** What runs when a download completes (src/hooks/completion-hooks.ts). */
+  onComplete: { command: string | undefined; webhook: string | undefined };
   logLevel: LogLevel;
   logFormat: LogFormat;
 }

@@ -186,6 +186,23 @@ export const SETTINGS = [
     description: 'all uploads together at most this many KiB/s (`0`: no limit)',
   }),
   setting({
+    key: 'onComplete.command',
+    env: 'CHILLY_ON_COMPLETE_COMMAND',
+    flag: 'on-complete-command',
+    kind: 'path',
+    default: { value: undefined },
+    description:
+      'a program run (no shell, no arguments) when a download completes, the job in `CHILLY_JOB_*` variables',
+  }),
+  setting({
+    key: 'onComplete.webhook',
+    env: 'CHILLY_ON_COMPLETE_WEBHOOK',
+    flag: 'on-complete-webhook',
+    kind: 'url',
+    default: { value: undefined },
+    description: 'a URL POSTed `{ "event": "completed", "job": … }` when a download completes (retried with backoff)',
+  }),
+  setting({
     key: 'logLevel',
     env: 'CHILLY_LOG_LEVEL',
     flag: 'log-level',

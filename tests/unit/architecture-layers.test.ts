@@ -30,7 +30,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   service: ['domain', 'storage', 'downloaders', 'metadata', 'disk', 'torrent', 'config'],
   api: ['domain', 'service', 'metadata', 'config'],
   // The composition root: builds storage, engine, service, metadata and the HTTP app from the config.
-  app: ['domain', 'config', 'storage', 'downloaders', 'metadata', 'service', 'api'],
+  hooks: ['domain', 'retry'],
+  app: ['domain', 'config', 'storage', 'downloaders', 'metadata', 'service', 'api', 'hooks'],
   cli: ['domain', 'client', 'app', 'api', 'config', 'disk', 'downloaders', 'engine', 'http', 'service', 'storage'],
   // The package's entry points.
   index: ['*'],
