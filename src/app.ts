@@ -16,6 +16,7 @@ import { CompletionHooks } from './hooks/completion-hooks.js';
 import { type CreateMetadataServiceOptions, createMetadataService } from './metadata/metadata-service.js';
 import { DownloadService } from './service/download-service.js';
 import { jobMovieLookup, MovieLinker, type MovieLinkerOptions } from './service/movie-linker.js';
+import { WatchFolder } from './service/watch-folder.js';
 import { openDatabase } from './storage/database.js';
 import { MovieLinksRepository } from './storage/movie-links-repository.js';
 import { chooseTorrentPort } from './storage/torrent-port-file.js';
@@ -182,6 +183,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       metadata: { service: metadata, linker },
     });
     const url = await app.listen({ host: config.host, port: config.port });
+    const openService = service;
+    const watch =
+      config.watchDir === undefined
+        ? undefined
+        : new WatchFolder({ folder: config.watchDir, add: (request) => openService.add(request), warn });
+    watch?.start();
     const running = { app, service, linker };
     let closing: Promise<void> | undefined;
     return {
@@ -192,6 +199,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       tokenFile: token.file,
       close: () => {
         closing ??= (async () => {
+          await watch?.stop();
           await closeWithin(running.app, CLOSE_GRACE_MS);
           await running.linker.close();
           await running.service.close();

@@ -43,6 +43,8 @@ export interface ChillyConfig {
   downloadLimit: number;
   /** KiB/s for all uploads together (0: no limit). */
   uploadLimit: number;
+  /** A folder whose new .torrent files are added (src/service/watch-folder.ts). */
+  watchDir: string | undefined;
   /** What runs when a download completes (src/hooks/completion-hooks.ts). */
   onComplete: { command: string | undefined; webhook: string | undefined };
   logLevel: LogLevel;

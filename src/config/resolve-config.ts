@@ -137,6 +137,7 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
     enginePathMap: pick('enginePathMap'),
     downloadLimit: pick('downloadLimit'),
     uploadLimit: pick('uploadLimit'),
+    watchDir: pick('watchDir'),
     onComplete: { command: pick('onComplete.command'), webhook: pick('onComplete.webhook') },
     logLevel: pick('logLevel'),
     logFormat: pick('logFormat'),

@@ -186,6 +186,15 @@ export const SETTINGS = [
     description: 'all uploads together at most this many KiB/s (`0`: no limit)',
   }),
   setting({
+    key: 'watchDir',
+    env: 'CHILLY_WATCH_DIR',
+    flag: 'watch-dir',
+    kind: 'path',
+    default: { value: undefined },
+    description:
+      'a folder whose new `.torrent` files are added (then renamed `.added`; a bad one `.invalid`, with `.error.txt`)',
+  }),
+  setting({
     key: 'onComplete.command',
     env: 'CHILLY_ON_COMPLETE_COMMAND',
     flag: 'on-complete-command',
