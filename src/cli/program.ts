@@ -126,6 +126,12 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   json(cancel).action(action(async (ctx, [id], options) => (await jobs()).runCancel(ctx, id ?? '', options)));
   json(
     program
+      .command('recheck')
+      .argument('<id>', 'job id')
+      .description('check every piece of a download on disk again; damaged ones are downloaded again'),
+  ).action(action(async (ctx, [id]) => (await jobs()).runRecheck(ctx, id ?? '')));
+  json(
+    program
       .command('limit')
       .description('show the speed limits, or change them at once (kept across restarts)')
       .option('--down <KiB/s>', 'all downloads together at most this fast (0: no limit)')

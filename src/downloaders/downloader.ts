@@ -103,6 +103,8 @@ export interface DownloaderCapabilities {
   localFiles: boolean;
   /** Global download and upload speed limits (`setRateLimits`), changed while it runs. */
   rateLimits: boolean;
+  /** A job started with no resume data checks every piece on disk (a forced recheck). */
+  recheck: boolean;
 }
 
 export type DownloaderCapability = keyof DownloaderCapabilities;
@@ -116,6 +118,7 @@ const CAPABILITY_ACTIONS: Record<DownloaderCapability, string> = {
   localFiles:
     "read a job's files on this machine (set CHILLY_ENGINE_PATH_MAP to where its download folder is mounted here)",
   rateLimits: 'limit download and upload speeds from Chilly (set them in the engine itself)',
+  recheck: 'check the data on disk again (use its own recheck)',
 };
 
 /** Throws `capability_unsupported` naming the engine unless the driver can do `capability`. */

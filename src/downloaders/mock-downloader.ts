@@ -63,6 +63,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     resumeData: false,
     localFiles: true,
     rateLimits: false,
+    recheck: false,
   });
   readonly #bytesPerSecond: number;
   readonly #totalBytes: number | ((job: JobInput) => number);

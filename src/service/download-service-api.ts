@@ -90,6 +90,8 @@ export interface DownloadServiceApi {
   subscribe(listener: (event: JobEvent) => void): () => void;
   /** Moves a queued job to the top or bottom of the queue, or one place up or down (`invalid_transition` if not queued). */
   moveInQueue(id: string, where: 'top' | 'up' | 'down' | 'bottom'): Promise<Job>;
+  /** Checks every piece of a job's data on disk again, then goes on (`capability_unsupported` where the engine cannot). */
+  recheck(id: string): Promise<Job>;
   /** The speed limits in force, in bytes per second (0: none). */
   rateLimits(): { downloadBytesPerSecond: number; uploadBytesPerSecond: number };
   /** Changes the speed limits at once and keeps them (`capability_unsupported` for an engine that cannot). */

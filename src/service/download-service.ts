@@ -360,6 +360,31 @@ export class DownloadService implements DownloadServiceApi {
     engine.setRateLimits?.(limits);
   }
 
+  /**
+   * Checks every piece of a job's data on disk again, then goes on: a completed job whose data is
+   * whole completes (and seeds) again; missing or damaged pieces are downloaded again.
+   */
+  recheck(id: string): Promise<Job> {
+    this.assertOpen();
+    return this.locks.run(id, async () => {
+      const stored = this.jobs.require(id);
+      const { status } = this.views.view(stored);
+      if (!['downloading', 'stalled', 'paused', 'completed', 'error', 'files_missing'].includes(status)) {
+        throw new ChillyError(
+          'invalid_transition',
+          `Job ${JSON.stringify(id)} is ${status}: there is nothing to check yet.`,
+        );
+      }
+      assertCapability(this.driverOf(stored.job.sourceType), 'recheck');
+      if (this.runner.isRunning(id) || this.runner.holds(id))
+        await this.runner.release(id, stored, { keepResume: false });
+      // Without resume data the engine reads and hashes every piece before it goes on.
+      this.live.deleteResume(id);
+      this.statuses.write(id, 'queued', undefined);
+      return this.settle(id, 'queued');
+    });
+  }
+
   /** Moves a queued job to the top or bottom of the queue, or one place up or down. */
   moveInQueue(id: string, where: QueueMove): Promise<Job> {
     this.assertOpen();

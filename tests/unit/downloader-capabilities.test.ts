@@ -25,6 +25,7 @@ class LimitedEngine extends MockDownloader {
     resumeData: false,
     localFiles: false,
     rateLimits: false,
+    recheck: false,
   });
 }
 
@@ -49,6 +50,7 @@ describe('driver capabilities', () => {
           resumeData: false,
           localFiles: true,
           rateLimits: false,
+          recheck: false,
         },
       );
       assert.equal(webtorrent.engineName, 'WebTorrent');

@@ -78,6 +78,10 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
     service.resume(request.body.id),
   );
 
+  app.post<{ Body: JobIdBody }>('/download/recheck', { schema: routeSchema('post', '/download/recheck') }, (request) =>
+    service.recheck(request.body.id),
+  );
+
   app.post<{ Body: { id: string; move: 'top' | 'up' | 'down' | 'bottom' } }>(
     '/download/queue',
     { schema: routeSchema('post', '/download/queue') },

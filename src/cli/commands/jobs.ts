@@ -221,6 +221,14 @@ function parseNonNegative(flag: string, value: string): number {
   return number;
 }
 
+/** `chilly recheck <id>`: every piece on disk checked again, damaged ones downloaded again. */
+export async function runRecheck(ctx: CommandContext, id: string): Promise<number> {
+  const api = await connect(ctx.config());
+  const job = await api.call(api.client.POST('/download/recheck', { body: { id } }));
+  report(ctx, job, `${job.id}: its data will be checked again, then it goes on.`);
+  return EXIT.ok;
+}
+
 const QUEUE_MOVES = ['top', 'up', 'down', 'bottom'] as const;
 
 /** `chilly move <id> top|up|down|bottom`: a queued job's place in the queue. */

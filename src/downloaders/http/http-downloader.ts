@@ -76,6 +76,7 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
     resumeData: false,
     localFiles: true,
     rateLimits: false,
+    recheck: false,
   });
   readonly mediaRoot: string;
   readonly #progressIntervalMs: number;

@@ -109,6 +109,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       localFiles: this.#pathMap !== undefined,
       // The engine's own limits apply; Chilly does not set them (yet).
       rateLimits: false,
+      recheck: false,
     });
   }
 

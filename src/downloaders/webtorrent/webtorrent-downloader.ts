@@ -133,6 +133,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     resumeData: true,
     localFiles: true,
     rateLimits: true,
+    recheck: true,
   });
   readonly mediaRoot: string;
   readonly network: NetworkMode;
