@@ -37,7 +37,8 @@ export const WEB_APP_CSP = [
 export function webAppFolder(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const besideBuild = path.resolve(here, '../../../web');
-  if (existsSync(path.join(besideBuild, 'index.html'))) return besideBuild;
+  // The built app has its script; the sources' web/ folder (run with tsx) has only the page's template.
+  if (existsSync(path.join(besideBuild, 'app.js'))) return besideBuild;
   return path.resolve(here, '../../../dist/web');
 }
 
