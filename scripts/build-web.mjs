@@ -16,38 +16,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { bundledLicences } from './bundled-licences.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'dist', 'web');
 const BUDGET_BYTES = 200 * 1024;
-
-function packageRootOf(file) {
-  const parts = file.split('/');
-  const at = parts.lastIndexOf('node_modules');
-  if (at < 0) return undefined;
-  const nameParts = parts[at + 1]?.startsWith('@') ? 2 : 1;
-  return parts.slice(0, at + 1 + nameParts).join('/');
-}
-
-/** The licence texts of the packages bundled into app.js (MIT asks for its notice to travel with copies). */
-function licences(inputs) {
-  const dirs = [...new Set(inputs.map(packageRootOf).filter((dir) => dir !== undefined))].sort();
-  return dirs
-    .map((dir) => {
-      const manifest = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
-      let text = '';
-      for (const name of ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license', 'license.md']) {
-        try {
-          text = readFileSync(path.join(root, dir, name), 'utf8').trim();
-          break;
-        } catch {
-          // try the next name
-        }
-      }
-      return `== ${manifest.name}@${manifest.version} (${manifest.license ?? 'see text'})\n\n${text || '(no licence file in the package)'}\n`;
-    })
-    .join('\n');
-}
 
 const common = {
   absWorkingDir: root,
@@ -106,7 +79,7 @@ const files = {
   'index.html': html,
   'app.js': js.contents,
   'app.css': css.contents,
-  'THIRD-PARTY-LICENSES.txt': `dist/web/app.js bundles these packages:\n\n${licences(Object.keys(script.metafile.inputs))}`,
+  'THIRD-PARTY-LICENSES.txt': `dist/web/app.js bundles these packages:\n\n${bundledLicences(root, Object.keys(script.metafile.inputs)).text}`,
 };
 for (const [name, contents] of Object.entries(files)) {
   const target = path.join(outDir, name);

@@ -17,10 +17,11 @@
  * written beside the bundle.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundledLicences } from './bundled-licences.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'dist', 'src', 'engine');
@@ -39,20 +40,6 @@ function checkPatchesApplied() {
     }
   }
   return patches;
-}
-
-/** The package a bundled file belongs to: the innermost node_modules/<name> (or @scope/name) in its path. */
-function packageRootOf(file) {
-  const parts = file.split('/');
-  const at = parts.lastIndexOf('node_modules');
-  if (at < 0) return undefined;
-  const nameParts = parts[at + 1]?.startsWith('@') ? 2 : 1;
-  return parts.slice(0, at + 1 + nameParts).join('/');
-}
-
-function licenceText(packageDir) {
-  const names = readdirSync(path.join(root, packageDir)).filter((name) => /^(licen[cs]e|copying)/i.test(name));
-  return names.map((name) => readFileSync(path.join(root, packageDir, name), 'utf8').trim()).join('\n\n');
 }
 
 const patches = checkPatchesApplied();
@@ -84,31 +71,14 @@ const inputs = Object.keys(result.metafile.inputs);
 const forbidden = inputs.filter((input) => NEVER_BUNDLED.some((name) => input.includes(`node_modules/${name}/`)));
 if (forbidden.length > 0) throw new Error(`the engine bundle must not contain ${forbidden.join(', ')}`);
 
-const packages = new Map();
-for (const input of inputs) {
-  const dir = packageRootOf(input);
-  if (dir === undefined || packages.has(dir)) continue;
-  const manifest = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
-  packages.set(dir, {
-    name: manifest.name,
-    version: manifest.version,
-    license: manifest.license,
-    text: licenceText(dir),
-  });
-}
-const sorted = [...packages.values()].sort(
-  (a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version),
-);
+const licences = bundledLicences(root, inputs);
 writeFileSync(
   path.join(outDir, 'THIRD-PARTY-LICENSES.txt'),
   [
-    `dist/src/engine/ bundles these ${sorted.length} packages, with the patches in this package's`,
+    `dist/src/engine/ bundles these ${licences.count} packages, with the patches in this package's`,
     `patches/ folder applied (${patches.join(', ')}).`,
     '',
-    ...sorted.map(
-      ({ name, version, license, text }) =>
-        `== ${name}@${version} (${license ?? 'see text'})\n\n${text || '(no licence file in the package)'}\n`,
-    ),
+    licences.text,
   ].join('\n'),
 );
 
@@ -121,5 +91,5 @@ const bytes = Object.entries(result.metafile.outputs)
   .filter(([file]) => file.endsWith('.js'))
   .reduce((sum, [, output]) => sum + output.bytes, 0);
 console.log(
-  `engine bundle: ${Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js')).length} files in ${path.relative(root, outDir)}, ${(bytes / 1024).toFixed(0)} KiB, ${sorted.length} packages, ${patches.length} patches checked`,
+  `engine bundle: ${Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js')).length} files in ${path.relative(root, outDir)}, ${(bytes / 1024).toFixed(0)} KiB, ${licences.count} packages, ${patches.length} patches checked`,
 );

@@ -26,6 +26,7 @@ const INPUT_FILES = [
   'scripts/build.mjs',
   'scripts/bundle-engine.mjs',
   'scripts/build-web.mjs',
+  'scripts/bundled-licences.mjs',
 ];
 const FINGERPRINT_FILE = path.join(root, 'dist', '.build-fingerprint');
 /** What a build must have produced for the fingerprint to count. */
