@@ -83,14 +83,18 @@ export class CompletionHooks {
         shell: false,
         stdio: 'ignore',
         env: { ...process.env, ...jobEnvironment(job) },
-        timeout: timeoutMs,
-        killSignal: 'SIGTERM',
       });
+      // Our own deadline: spawn's `timeout` option leaves its timer running when the program
+      // cannot start at all (no 'exit' ever comes), which held a process open for 10 minutes.
+      const deadline = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+      deadline.unref();
       child.once('error', (error) => {
+        clearTimeout(deadline);
         this.#options.warn(`Job ${job.id}: the completion command ${command} did not start (${error.message}).`);
         resolve();
       });
       child.once('exit', (code, signal) => {
+        clearTimeout(deadline);
         if (code !== 0) {
           this.#options.warn(
             `Job ${job.id}: the completion command ${command} ${signal === null ? `exited with ${code}` : `was stopped (${signal})`}.`,

@@ -130,4 +130,13 @@ test('a webhook that never answers gives up after its attempts; a missing comman
   assert.equal(warnings.filter((line) => line.includes('completion webhook')).length, 3);
   assert.ok(warnings.some((line) => line.includes('did not start')));
   assert.equal(jobEnvironment(job).CHILLY_JOB_ID, 'x');
+
+  // A program that cannot start leaves no timer behind (spawn's own `timeout` did, for 10 minutes,
+  // which held this test's process open after it passed).
+  const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  const before = timers();
+  const commandOnly = new CompletionHooks({ command: '/nonexistent/chilly-hook', warn: () => undefined });
+  commandOnly.completed(job);
+  await commandOnly.idle();
+  assert.equal(timers(), before);
 });
