@@ -229,6 +229,9 @@ export class DownloadService implements DownloadServiceApi {
     const candidates = request.id === undefined ? [jobIdFromName(named), disambiguatedJobId(named)] : [request.id];
     for (const [index, id] of candidates.entries()) {
       const added = await this.locks.run(id, async () => {
+        // The same URL added meanwhile (two adds at once): that job is the answer.
+        const meanwhile = this.jobs.findByUrl(source.url);
+        if (meanwhile !== undefined) return { stored: meanwhile, created: false };
         if (this.jobs.get(id) !== undefined) {
           if (index < candidates.length - 1) return undefined;
           throw new ChillyError('duplicate_job', `Job ${JSON.stringify(id)} already exists with another source.`);
@@ -249,9 +252,10 @@ export class DownloadService implements DownloadServiceApi {
         };
         const stored = this.jobs.insert(job, undefined, { folderCreated: false });
         this.events.publish('added', this.views.view(stored));
-        return stored;
+        return { stored, created: true };
       });
       if (added === undefined) continue;
+      if (!added.created) return { job: this.views.view(added.stored), created: false };
       await this.runner.pump();
       return { job: this.views.require(id), created: true };
     }

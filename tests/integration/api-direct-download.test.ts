@@ -99,6 +99,22 @@ describe('direct downloads (sourceType "http") through the API', () => {
     }
   });
 
+  test('the same URL added twice at once is one job', async () => {
+    const server = await startServer({ config: config(), logger: false });
+    try {
+      const url = files.url('/films/Twice.At.Once.1930.mkv');
+      files.files.set('/films/Twice.At.Once.1930.mkv', { body: FILM });
+      const [first, second] = await Promise.all([
+        server.service.add({ sourceType: 'http', sourceUrn: url }),
+        server.service.add({ sourceType: 'http', sourceUrn: url }),
+      ]);
+      assert.equal(first.job.id, second.job.id);
+      assert.deepEqual([first.created, second.created].sort(), [false, true]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a URL with a user name or password is refused, and so is a URL given as a torrent', async () => {
     const server = await startServer({ config: config(), logger: false });
     try {
