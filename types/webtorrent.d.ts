@@ -62,6 +62,17 @@ declare module 'webtorrent' {
   export interface Wire extends EventEmitter {
     readonly remoteAddress: string;
     readonly remotePort: number;
+    /** Hex; empty until the handshake. */
+    readonly peerId: string;
+    /** `tcpIncoming`, `tcpOutgoing`, `utpIncoming`, `utpOutgoing`, `webSeed`. */
+    readonly type: string;
+    readonly amChoking: boolean;
+    readonly amInterested: boolean;
+    readonly peerChoking: boolean;
+    readonly peerInterested: boolean;
+    readonly peerPieces: { get(index: number): boolean };
+    downloadSpeed(): number;
+    uploadSpeed(): number;
     destroy(): void;
   }
 

@@ -126,6 +126,12 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   json(cancel).action(action(async (ctx, [id], options) => (await jobs()).runCancel(ctx, id ?? '', options)));
   json(
     program
+      .command('peers')
+      .argument('<id>', 'job id')
+      .description("a running download's peers: address, client, how much they have, speeds"),
+  ).action(action(async (ctx, [id]) => (await jobs()).runPeers(ctx, id ?? '')));
+  json(
+    program
       .command('recheck')
       .argument('<id>', 'job id')
       .description('check every piece of a download on disk again; damaged ones are downloaded again'),

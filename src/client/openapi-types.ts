@@ -100,6 +100,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/download/peers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The peers a running job is connected to (none for a job that is not running). */
+        get: operations["listPeers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/download/recheck": {
         parameters: {
             query?: never;
@@ -698,6 +715,26 @@ export interface components {
             ratioLimit: number;
             /** @description When the policy's time ends the upload; null when not seeding. */
             endsAt: string | null;
+        };
+        JobPeer: {
+            /** @description `ip:port` (IPv6 in brackets). */
+            address: string;
+            /** @description The client its peer id names (`qBittorrent 4.5.2`), or `unknown`. */
+            client: string;
+            /** @description Bytes per second from it. */
+            downloadSpeed: number;
+            /** @description Bytes per second to it. */
+            uploadSpeed: number;
+            /** @description 0..1 of the torrent it has. */
+            progress: number;
+            /** @description It connected to us. */
+            incoming: boolean;
+            /** @description It refuses to send to us right now. */
+            choked: boolean;
+            /** @description We want pieces it has. */
+            interested: boolean;
+            /** @description It wants pieces we have. */
+            peerInterested: boolean;
         };
         QueueMoveRequest: {
             id: components["schemas"]["JobId"];
@@ -1504,6 +1541,37 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPeers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The peers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        peers: components["schemas"]["JobPeer"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
         };
     };
     recheckDownload: {

@@ -47,6 +47,27 @@ export interface JobFile {
   torrentPath?: string;
 }
 
+/** A peer a running job is connected to. */
+export interface JobPeer {
+  /** `ip:port` (IPv6 in brackets). */
+  address: string;
+  /** The client its peer id names (`qBittorrent 4.5.2`), or `unknown`. */
+  client: string;
+  /** Bytes per second from it, and to it. */
+  downloadSpeed: number;
+  uploadSpeed: number;
+  /** 0..1 of the torrent it has. */
+  progress: number;
+  /** It connected to us (else we to it). */
+  incoming: boolean;
+  /** It refuses to send to us right now. */
+  choked: boolean;
+  /** We want pieces it has. */
+  interested: boolean;
+  /** It wants pieces we have. */
+  peerInterested: boolean;
+}
+
 /** A completed job's upload: seeding is a state people can see, not a hidden hour of traffic. */
 export interface JobSeeding {
   /** Still in the engine, uploading to whoever asks. */

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { ChillyError } from '../domain/errors.js';
-import type { Job, JobFootprint, JobInput, SourceType } from '../domain/job.js';
+import type { Job, JobFootprint, JobInput, JobPeer, SourceType } from '../domain/job.js';
 import type { TorrentSource } from './torrent-source.js';
 
 /**
@@ -105,6 +105,8 @@ export interface DownloaderCapabilities {
   rateLimits: boolean;
   /** A job started with no resume data checks every piece on disk (a forced recheck). */
   recheck: boolean;
+  /** The peers of a running job (`peers`). */
+  peerList: boolean;
 }
 
 export type DownloaderCapability = keyof DownloaderCapabilities;
@@ -119,6 +121,7 @@ const CAPABILITY_ACTIONS: Record<DownloaderCapability, string> = {
     "read a job's files on this machine (set CHILLY_ENGINE_PATH_MAP to where its download folder is mounted here)",
   rateLimits: 'limit download and upload speeds from Chilly (set them in the engine itself)',
   recheck: 'check the data on disk again (use its own recheck)',
+  peerList: "list a download's peers (see them in the engine itself)",
 };
 
 /** Throws `capability_unsupported` naming the engine unless the driver can do `capability`. */
@@ -181,6 +184,8 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
    * a job's folder, capabilities and data are its own driver's business.
    */
   driverFor?(sourceType: SourceType): Downloader;
+  /** The peers a running job is connected to (undefined for a job it does not run). */
+  peers?(id: string): JobPeer[] | undefined;
   /** Limits the speed of all downloads and all uploads together (0: no limit), at once. */
   setRateLimits?(limits: { downloadBytesPerSecond: number; uploadBytesPerSecond: number }): void;
   /** Whether an engine in another process answers (for the settings page); absent for embedded ones. */

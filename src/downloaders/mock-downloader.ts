@@ -64,6 +64,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     localFiles: true,
     rateLimits: false,
     recheck: false,
+    peerList: false,
   });
   readonly #bytesPerSecond: number;
   readonly #totalBytes: number | ((job: JobInput) => number);

@@ -3,7 +3,7 @@
  * user): its requests, answers and events. Implemented by DownloadService.
  */
 
-import type { Job, JobInput, JobStatus } from '../domain/job.js';
+import type { Job, JobInput, JobPeer, JobStatus } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { DownloaderCapabilities } from '../downloaders/downloader.js';
 
@@ -90,6 +90,8 @@ export interface DownloadServiceApi {
   subscribe(listener: (event: JobEvent) => void): () => void;
   /** Moves a queued job to the top or bottom of the queue, or one place up or down (`invalid_transition` if not queued). */
   moveInQueue(id: string, where: 'top' | 'up' | 'down' | 'bottom'): Promise<Job>;
+  /** The peers a job is connected to: none unless it runs (`capability_unsupported` where the engine cannot list them). */
+  peers(id: string): JobPeer[];
   /** Checks every piece of a job's data on disk again, then goes on (`capability_unsupported` where the engine cannot). */
   recheck(id: string): Promise<Job>;
   /** The speed limits in force, in bytes per second (0: none). */

@@ -7,6 +7,7 @@ import {
   emptyProgress,
   type Job,
   type JobMovie,
+  type JobPeer,
   SOURCE_TYPES,
   type SourceType,
 } from '../domain/job.js';
@@ -387,6 +388,16 @@ export class DownloadService implements DownloadServiceApi {
       this.statuses.write(id, 'queued', undefined);
       return this.settle(id, 'queued');
     });
+  }
+
+  /** The peers a job is connected to: none unless it runs (downloading or seeding). */
+  peers(id: string): JobPeer[] {
+    this.assertOpen();
+    const job = this.views.require(id);
+    const driver = this.driverOf(job.sourceType);
+    assertCapability(driver, 'peerList');
+    if (!this.runner.isRunning(id)) return [];
+    return driver.peers?.(id) ?? [];
   }
 
   /** Moves a queued job to the top or bottom of the queue, or one place up or down. */

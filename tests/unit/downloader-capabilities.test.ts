@@ -26,6 +26,7 @@ class LimitedEngine extends MockDownloader {
     localFiles: false,
     rateLimits: false,
     recheck: false,
+    peerList: false,
   });
 }
 
@@ -51,6 +52,7 @@ describe('driver capabilities', () => {
           localFiles: true,
           rateLimits: false,
           recheck: false,
+          peerList: false,
         },
       );
       assert.equal(webtorrent.engineName, 'WebTorrent');

@@ -78,6 +78,12 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
     service.resume(request.body.id),
   );
 
+  app.get<{ Params: JobIdBody }>(
+    '/download/peers/:id',
+    { schema: routeSchema('get', '/download/peers/{id}') },
+    async (request) => ({ peers: service.peers(request.params.id) }),
+  );
+
   app.post<{ Body: JobIdBody }>('/download/recheck', { schema: routeSchema('post', '/download/recheck') }, (request) =>
     service.recheck(request.body.id),
   );

@@ -221,6 +221,41 @@ function parseNonNegative(flag: string, value: string): number {
   return number;
 }
 
+/** `chilly peers <id>`: the peers of a running download, one per line. */
+export async function runPeers(ctx: CommandContext, id: string): Promise<number> {
+  const api = await connect(ctx.config());
+  const { peers } = await api.call(api.client.GET('/download/peers/{id}', { params: { path: { id } } }));
+  if (ctx.json) {
+    printJson(ctx.io.stdout, peers);
+    return EXIT.ok;
+  }
+  if (peers.length === 0) {
+    println(ctx.io.stdout, `${terminalSafe(id)} has no peers (it is not running, or none answered yet).`);
+    return EXIT.ok;
+  }
+  const columns: Column<(typeof peers)[number]>[] = [
+    { header: 'ADDRESS', value: (peer) => peer.address },
+    { header: 'CLIENT', value: (peer) => peer.client, shrink: true },
+    { header: 'HAS', value: (peer) => formatPercent(peer.progress), align: 'right' },
+    { header: 'DOWN', value: (peer) => formatSpeed(peer.downloadSpeed), align: 'right' },
+    { header: 'UP', value: (peer) => formatSpeed(peer.uploadSpeed), align: 'right' },
+    {
+      header: 'FLAGS',
+      value: (peer) =>
+        [
+          peer.incoming ? 'in' : 'out',
+          peer.choked ? 'choked' : '',
+          peer.interested ? 'wanted' : '',
+          peer.peerInterested ? 'wants' : '',
+        ]
+          .filter((flag) => flag !== '')
+          .join(' '),
+    },
+  ];
+  println(ctx.io.stdout, renderTable(peers, columns));
+  return EXIT.ok;
+}
+
 /** `chilly recheck <id>`: every piece on disk checked again, damaged ones downloaded again. */
 export async function runRecheck(ctx: CommandContext, id: string): Promise<number> {
   const api = await connect(ctx.config());

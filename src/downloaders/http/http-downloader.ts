@@ -77,6 +77,7 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
     localFiles: true,
     rateLimits: false,
     recheck: false,
+    peerList: false,
   });
   readonly mediaRoot: string;
   readonly #progressIntervalMs: number;

@@ -110,6 +110,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       // The engine's own limits apply; Chilly does not set them (yet).
       rateLimits: false,
       recheck: false,
+      peerList: false,
     });
   }
 

@@ -5,7 +5,14 @@ import { type MediaAccess, modesFor, removeCreated } from '../../disk/confined-f
 import { chooseJobFolder, type FolderIdentity, footprintToRemove } from '../../disk/job-folders.js';
 import { MediaFolders, type WatchEntry } from '../../disk/media-folders.js';
 import { ChillyError, toChillyError } from '../../domain/errors.js';
-import { assertValidJobId, type Job, type JobInput, type JobStatus, startedJobId } from '../../domain/job.js';
+import {
+  assertValidJobId,
+  type Job,
+  type JobInput,
+  type JobPeer,
+  type JobStatus,
+  startedJobId,
+} from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
 import type { NetworkMode } from '../../domain/network-mode.js';
 import type { Torrent, WebTorrent } from '../../engine/bittorrent-engine.js';
@@ -34,6 +41,7 @@ import {
 import { type EngineNetworkOptions, webTorrentClientOptions } from './client-options.js';
 import { ConfinedChunkStore, type ConfinedStoreOptions } from './confined-chunk-store.js';
 import { WarningThrottle } from './engine-warnings.js';
+import { peerList } from './peer-list.js';
 import { applySelection, selectedFilesDone } from './piece-selection.js';
 import { TorrentRangeWaiter } from './range-waiter.js';
 import { progressOf } from './torrent-progress.js';
@@ -134,6 +142,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     localFiles: true,
     rateLimits: true,
     recheck: true,
+    peerList: true,
   });
   readonly mediaRoot: string;
   readonly network: NetworkMode;
@@ -377,6 +386,13 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       this.onDone(record, torrent);
     }
     this.updateProgress(record);
+  }
+
+  /** The peers of a running job (none before its torrent is in the engine). */
+  peers(id: string): JobPeer[] | undefined {
+    const record = this.records.get(id);
+    if (record === undefined) return undefined;
+    return record.torrent === undefined ? [] : peerList(record.torrent);
   }
 
   /** The state a later `attach` needs to skip re-hashing; undefined until metadata is known. */
