@@ -87,7 +87,9 @@ export interface TransmissionDaemon {
 /** The part of a WebTorrent torrent `feedFromSeeder` needs. */
 export interface DialingTorrent {
   readonly destroyed?: boolean;
+  readonly wires?: ReadonlyArray<{ readonly remoteAddress: string; readonly remotePort: number }>;
   addPeer(addr: string): boolean;
+  removePeer?(addr: string): void;
 }
 
 const BINARY_NAME = 'transmission-daemon';
@@ -219,6 +221,13 @@ export function feedFromSeeder(torrent: DialingTorrent, daemon: Pick<Transmissio
   const dial = (): void => {
     if (torrent.destroyed === true) return;
     try {
+      // Not connected: forget a dropped connection that waits to retry (WebTorrent waits 1, 5, then
+      // 15 s and ignores addPeer meanwhile, so after a pause in Transmission the data came back
+      // only up to ~30 s later, plus Transmission's 10 s rechoke), and dial it now.
+      const connected = torrent.wires?.some(
+        (wire) => `${wire.remoteAddress}:${wire.remotePort}` === daemon.peerAddress,
+      );
+      if (connected === false) torrent.removePeer?.(daemon.peerAddress);
       torrent.addPeer(daemon.peerAddress);
     } catch {
       // the seeder is shutting down

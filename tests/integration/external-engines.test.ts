@@ -228,7 +228,9 @@ for (const engine of ENGINES) {
         assert.equal((await engineTorrent(film.infoHash))?.bytesDone, held, 'no bytes move while paused');
         assert.equal((await call('POST', '/download/resume', { id })).status, 200);
         await waitUntil(async () => ((await engineTorrent(film.infoHash))?.bytesDone ?? 0) > (held ?? 0), {
-          timeoutMs: 60_000,
+          // Transmission sends "interested" only at its 10 s rechoke, and takes the seeder's next dial
+          // (tests/helpers/transmission-daemon.ts feedFromSeeder): seconds here, under load more.
+          timeoutMs: 120_000,
           what: 'data moving again after resume',
         });
 
