@@ -18,6 +18,10 @@ export const JOB_STATUSES = [
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** Where a queued job can be moved in the queue. */
+export const QUEUE_MOVES = ['top', 'up', 'down', 'bottom'] as const;
+export type QueueMove = (typeof QUEUE_MOVES)[number];
+
 /** `torrent`: a magnet, info-hash or .torrent; `http`: a direct http(s) URL of one video file. */
 export const SOURCE_TYPES = ['torrent', 'http'] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];

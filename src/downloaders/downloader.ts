@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { ChillyError } from '../domain/errors.js';
 import type { Job, JobFootprint, JobInput, JobPeer, SourceType } from '../domain/job.js';
+import type { RateLimits } from '../domain/rate-limits.js';
 import type { TorrentSource } from './torrent-source.js';
 
 /**
@@ -187,7 +188,7 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
   /** The peers a running job is connected to (undefined for a job it does not run). */
   peers?(id: string): JobPeer[] | undefined;
   /** Limits the speed of all downloads and all uploads together (0: no limit), at once. */
-  setRateLimits?(limits: { downloadBytesPerSecond: number; uploadBytesPerSecond: number }): void;
+  setRateLimits?(limits: RateLimits): void;
   /** Whether an engine in another process answers (for the settings page); absent for embedded ones. */
   engineStatus?(): { ok: boolean; detail: string };
   /** Stops every job and releases every socket, timer and file handle. Idempotent. */

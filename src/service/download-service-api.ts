@@ -3,8 +3,9 @@
  * user): its requests, answers and events. Implemented by DownloadService.
  */
 
-import type { Job, JobInput, JobPeer, JobStatus } from '../domain/job.js';
+import type { Job, JobInput, JobPeer, JobStatus, QueueMove } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
+import type { RateLimits } from '../domain/rate-limits.js';
 import type { DownloaderCapabilities } from '../downloaders/downloader.js';
 
 /** What a caller asks the service to download. Same shape as the seed's `POST /download/start` body. */
@@ -89,18 +90,15 @@ export interface DownloadServiceApi {
   /** Subscribe to job events; returns the unsubscribe function. */
   subscribe(listener: (event: JobEvent) => void): () => void;
   /** Moves a queued job to the top or bottom of the queue, or one place up or down (`invalid_transition` if not queued). */
-  moveInQueue(id: string, where: 'top' | 'up' | 'down' | 'bottom'): Promise<Job>;
+  moveInQueue(id: string, where: QueueMove): Promise<Job>;
   /** The peers a job is connected to: none unless it runs (`capability_unsupported` where the engine cannot list them). */
   peers(id: string): JobPeer[];
   /** Checks every piece of a job's data on disk again, then goes on (`capability_unsupported` where the engine cannot). */
   recheck(id: string): Promise<Job>;
   /** The speed limits in force, in bytes per second (0: none). */
-  rateLimits(): { downloadBytesPerSecond: number; uploadBytesPerSecond: number };
+  rateLimits(): RateLimits;
   /** Changes the speed limits at once and keeps them (`capability_unsupported` for an engine that cannot). */
-  setRateLimits(limits: { downloadBytesPerSecond: number; uploadBytesPerSecond: number }): {
-    downloadBytesPerSecond: number;
-    uploadBytesPerSecond: number;
-  };
+  setRateLimits(limits: RateLimits): RateLimits;
   /** Stops a completed job's upload now (false), or starts it again under the seeding policy (true). */
   setSeeding(id: string, seeding: boolean): Promise<Job>;
   /** Quick self-check for /health: the database answers. */

@@ -8,18 +8,20 @@ import {
   type Job,
   type JobMovie,
   type JobPeer,
+  type QueueMove,
   SOURCE_TYPES,
   type SourceType,
 } from '../domain/job.js';
 import type { JobEvent, JobEventType } from '../domain/job-event.js';
 import { disambiguatedJobId, jobIdFromName } from '../domain/job-id.js';
 import { assertTransition, type Command } from '../domain/job-state-machine.js';
+import type { RateLimits } from '../domain/rate-limits.js';
 import { assertCapability, type Downloader } from '../downloaders/downloader.js';
 import { resolveHttpSource } from '../downloaders/http/http-source.js';
 import { newJobFromSource, resolveTorrentSource, type TorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
-import { JobsRepository, type QueueMove, type StoredJob } from '../storage/jobs-repository.js';
-import { type RateLimits, RateLimitsRepository } from '../storage/rate-limits-repository.js';
+import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
+import { RateLimitsRepository } from '../storage/rate-limits-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
 import type {
   AddJobRequest,

@@ -6,6 +6,7 @@ import {
   type JobFile,
   type JobFootprint,
   type JobStatus,
+  type QueueMove,
   SOURCE_TYPES,
   type SourceType,
 } from '../domain/job.js';
@@ -47,10 +48,6 @@ interface JobRow {
   folder_created: number;
   created_paths_json: string;
 }
-
-/** Where a queued job can be moved. */
-export const QUEUE_MOVES = ['top', 'up', 'down', 'bottom'] as const;
-export type QueueMove = (typeof QUEUE_MOVES)[number];
 
 export interface ProgressUpdate {
   bytesDone: number;

@@ -2,14 +2,8 @@
  * Speed limits set while the server runs (PUT /settings/limits), kept in the database's `meta`
  * table so they outlive a restart; until one is set, the configuration's apply.
  */
+import type { RateLimits } from '../domain/rate-limits.js';
 import type { SqliteDatabase } from './database.js';
-
-export interface RateLimits {
-  /** Bytes per second all downloads together may take; 0: no limit. */
-  downloadBytesPerSecond: number;
-  /** Bytes per second all uploads together may send; 0: no limit. */
-  uploadBytesPerSecond: number;
-}
 
 const KEY = 'rate_limits';
 

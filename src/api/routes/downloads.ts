@@ -3,7 +3,7 @@
  * Validation comes from the contract's schemas; decisions belong to the service.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { JobStatus, SourceType } from '../../domain/job.js';
+import type { JobStatus, QueueMove, SourceType } from '../../domain/job.js';
 import type { AddJobResult, DownloadServiceApi } from '../../service/download-service-api.js';
 import { routeSchema } from '../contract.js';
 
@@ -88,7 +88,7 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
     service.recheck(request.body.id),
   );
 
-  app.post<{ Body: { id: string; move: 'top' | 'up' | 'down' | 'bottom' } }>(
+  app.post<{ Body: { id: string; move: QueueMove } }>(
     '/download/queue',
     { schema: routeSchema('post', '/download/queue') },
     (request) => service.moveInQueue(request.body.id, request.body.move),

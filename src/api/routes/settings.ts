@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ChillyConfig } from '../../config/chilly-config.js';
 import { maskedConfig, settingValue } from '../../config/masked-config.js';
 import { SETTINGS } from '../../config/settings.js';
+import type { RateLimits } from '../../domain/rate-limits.js';
 import type { DownloadServiceApi } from '../../service/download-service-api.js';
 import { serverChecks } from '../../service/server-checks.js';
 import { routeSchema } from '../contract.js';
@@ -13,14 +14,9 @@ export interface SettingsRoutesOptions {
   metadataConfigured: boolean;
 }
 
-interface RateLimitsBody {
-  downloadBytesPerSecond: number;
-  uploadBytesPerSecond: number;
-}
-
 export async function settingsRoutes(app: FastifyInstance, options: SettingsRoutesOptions): Promise<void> {
   app.get('/settings/limits', { schema: routeSchema('get', '/settings/limits') }, () => options.service.rateLimits());
-  app.put<{ Body: RateLimitsBody }>('/settings/limits', { schema: routeSchema('put', '/settings/limits') }, (request) =>
+  app.put<{ Body: RateLimits }>('/settings/limits', { schema: routeSchema('put', '/settings/limits') }, (request) =>
     options.service.setRateLimits(request.body),
   );
 

@@ -1,6 +1,6 @@
 /** `ls`, `status`, `pause`, `resume`, `cancel`: one API call each, shown as a table, a card or JSON. */
 import type { Job, JobStatus } from '../../client/index.js';
-import { JOB_STATUSES } from '../../domain/job.js';
+import { JOB_STATUSES, QUEUE_MOVES } from '../../domain/job.js';
 import { connect } from '../api.js';
 import type { CommandContext } from '../context.js';
 import {
@@ -263,8 +263,6 @@ export async function runRecheck(ctx: CommandContext, id: string): Promise<numbe
   report(ctx, job, `${job.id}: its data will be checked again, then it goes on.`);
   return EXIT.ok;
 }
-
-const QUEUE_MOVES = ['top', 'up', 'down', 'bottom'] as const;
 
 /** `chilly move <id> top|up|down|bottom`: a queued job's place in the queue. */
 export async function runMove(ctx: CommandContext, id: string, where: string): Promise<number> {

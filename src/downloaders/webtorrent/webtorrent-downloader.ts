@@ -15,6 +15,7 @@ import {
 } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
 import type { NetworkMode } from '../../domain/network-mode.js';
+import type { RateLimits } from '../../domain/rate-limits.js';
 import type { Torrent, WebTorrent } from '../../engine/bittorrent-engine.js';
 import { planFileLayout } from '../../torrent/file-layout.js';
 import { checkInfoDictionary } from '../../torrent/info-dictionary.js';
@@ -475,7 +476,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   }
 
   /** All downloads together, and all uploads together, at most this fast (0: no limit); at once. */
-  setRateLimits(limits: { downloadBytesPerSecond: number; uploadBytesPerSecond: number }): void {
+  setRateLimits(limits: RateLimits): void {
     for (const value of [limits.downloadBytesPerSecond, limits.uploadBytesPerSecond]) {
       if (!Number.isSafeInteger(value) || value < 0) {
         throw new ChillyError('validation_failed', 'Speed limits are whole numbers of bytes per second, 0 for none.');
@@ -761,10 +762,7 @@ function layoutOf(
 }
 
 /** WebTorrent's global throttles: a rate in bytes per second, or -1 for none. */
-function applyRateLimits(
-  client: WebTorrent,
-  limits: { downloadBytesPerSecond: number; uploadBytesPerSecond: number },
-): void {
+function applyRateLimits(client: WebTorrent, limits: RateLimits): void {
   client.throttleDownload(limits.downloadBytesPerSecond > 0 ? limits.downloadBytesPerSecond : -1);
   client.throttleUpload(limits.uploadBytesPerSecond > 0 ? limits.uploadBytesPerSecond : -1);
 }
