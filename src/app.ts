@@ -156,6 +156,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         uploadBytesPerSecond: config.uploadLimit * 1024,
       },
       seeding: config.seeding,
+      moveRoots: [config.mediaRoot, ...config.moveRoots],
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
       movies: jobMovieLookup(links),
     });

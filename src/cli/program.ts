@@ -152,6 +152,13 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   ).action(action(async (ctx, [id, where]) => (await jobs()).runMove(ctx, id ?? '', where ?? '')));
   json(
     program
+      .command('move-data')
+      .argument('<id>', 'job id')
+      .argument('<folder>', 'the folder to move its data into (inside the media root or CHILLY_MOVE_ROOTS)')
+      .description("move a download's data to another folder (renamed, or copied and verified across disks)"),
+  ).action(action(async (ctx, [id, folder]) => (await jobs()).runMoveData(ctx, id ?? '', folder ?? '')));
+  json(
+    program
       .command('seed')
       .argument('<id>', 'job id')
       .description('upload a completed download again (under the seeding policy), or stop with --stop')

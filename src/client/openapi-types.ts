@@ -137,6 +137,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/download/move-data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Moves a job's data to another folder (its folder becomes `<destination>/<folder name>`).
+         * @description The destination must be inside the media root or a folder of `CHILLY_MOVE_ROOTS` (made when missing). On one file system the folder is renamed (atomic); across file systems each file is copied and verified before the old copy is deleted, and a move cut short by a crash goes on at the next start. Answers when the data is in its new place; meanwhile the job shows `move` and other commands on it get `409 move_in_progress`. A downloading job goes on from where it was; a seeding one checks its data in the new place, then seeds again. `409 capability_unsupported` for an engine that keeps its own files (use its "set location").
+         */
+        post: operations["moveDownloadData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/download/queue": {
         parameters: {
             query?: never;
@@ -736,6 +756,19 @@ export interface components {
             /** @description It wants pieces we have. */
             peerInterested: boolean;
         };
+        MoveDataRequest: {
+            id: components["schemas"]["JobId"];
+            /** @description An absolute folder path on the server's machine, inside an allowed root. */
+            destination: string;
+        };
+        /** @description While a job's data moves to another folder: where to and how far (bytes copied; 0 of 0 for a rename). */
+        JobMoveProgress: {
+            destination: string;
+            bytesDone: number;
+            bytesTotal: number;
+            /** Format: date-time */
+            startedAt: string;
+        };
         QueueMoveRequest: {
             id: components["schemas"]["JobId"];
             /**
@@ -798,6 +831,7 @@ export interface components {
             sequential: boolean;
             error?: components["schemas"]["JobError"];
             seeding?: components["schemas"]["JobSeeding"];
+            move?: components["schemas"]["JobMoveProgress"];
             /** @description For a queued job: its place in the queue (1 starts next). */
             queuePosition?: number;
             /**
@@ -1013,7 +1047,7 @@ export interface components {
          *     each always sent with the same HTTP status. Some only appear in a job's `error` or in other APIs.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "engine_unreachable" | "engine_auth_failed" | "removed_externally" | "downloader_destroyed" | "shutting_down" | "database_damaged" | "not_found" | "cross_site_request" | "web_app_missing" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "capability_unsupported" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
+        ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "engine_unreachable" | "engine_auth_failed" | "removed_externally" | "downloader_destroyed" | "shutting_down" | "database_damaged" | "not_found" | "cross_site_request" | "web_app_missing" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "capability_unsupported" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "subtitle_not_found" | "subtitle_unreadable" | "library_conflict" | "move_in_progress" | "invalid_destination" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
         RateLimits: {
             /** @description All downloads together; 0: no limit. */
             downloadBytesPerSecond: number;
@@ -1599,6 +1633,34 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    moveDownloadData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MoveDataRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Job"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            507: components["responses"]["InsufficientStorage"];
         };
     };
     moveInQueue: {

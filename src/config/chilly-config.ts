@@ -43,6 +43,8 @@ export interface ChillyConfig {
   downloadLimit: number;
   /** KiB/s for all uploads together (0: no limit). */
   uploadLimit: number;
+  /** Folders besides the media root that a job's data may be moved into (absolute paths). */
+  moveRoots: string[];
   /** A folder whose new .torrent files are added (src/service/watch-folder.ts). */
   watchDir: string | undefined;
   /** What runs when a download completes (src/hooks/completion-hooks.ts). */

@@ -137,6 +137,8 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
     enginePathMap: pick('enginePathMap'),
     downloadLimit: pick('downloadLimit'),
     uploadLimit: pick('uploadLimit'),
+    // Relative ones would depend on where the server was started: resolved once, here.
+    moveRoots: pick<string[]>('moveRoots').map((folder) => path.resolve(folder)),
     watchDir: pick('watchDir'),
     onComplete: { command: pick('onComplete.command'), webhook: pick('onComplete.webhook') },
     logLevel: pick('logLevel'),

@@ -186,6 +186,15 @@ export const SETTINGS = [
     description: 'all uploads together at most this many KiB/s (`0`: no limit)',
   }),
   setting({
+    key: 'moveRoots',
+    env: 'CHILLY_MOVE_ROOTS',
+    flag: 'move-roots',
+    kind: 'list',
+    default: { value: [] },
+    description:
+      "folders (besides the media root) a job's data may be moved into (a JSON list in the file, a comma list elsewhere)",
+  }),
+  setting({
     key: 'watchDir',
     env: 'CHILLY_WATCH_DIR',
     flag: 'watch-dir',

@@ -72,6 +72,21 @@ export const ERROR_CATALOGUE = {
   stream_timeout: { httpStatus: 504, summary: 'The data under the playhead did not arrive in time.' },
   range_not_satisfiable: { httpStatus: 416, summary: 'The requested byte range is outside the file.' },
   file_not_found: { httpStatus: 404, summary: 'The job has no file with this index.' },
+  subtitle_not_found: { httpStatus: 404, summary: 'The job has no subtitle with this index.' },
+  subtitle_unreadable: {
+    httpStatus: 422,
+    summary:
+      'The subtitle file could not be read as SRT, ASS/SSA or WebVTT (its name and the reason are in the message).',
+  },
+  library_conflict: {
+    httpStatus: 409,
+    summary: 'The library folder holds a file under this name that Chilly did not put there; it is left alone.',
+  },
+  move_in_progress: { httpStatus: 409, summary: "The job's data is being moved: wait until the move ends." },
+  invalid_destination: {
+    httpStatus: 400,
+    summary: 'The destination folder is not inside an allowed folder, or cannot hold the data.',
+  },
   tmdb_not_configured: {
     httpStatus: 503,
     summary: 'Metadata lookups need a TMDB API key or read token (TMDB_API_KEY or TMDB_READ_TOKEN).',

@@ -84,6 +84,16 @@ export interface JobSeeding {
   endsAt: string | null;
 }
 
+/** A job's data on its way to another folder (POST /download/move-data). */
+export interface JobMoveProgress {
+  /** The job's folder once the move is done. */
+  destination: string;
+  /** Bytes copied so far, of all (both 0 until a copy across file systems starts). */
+  bytesDone: number;
+  bytesTotal: number;
+  startedAt: string;
+}
+
 export interface JobError {
   code: ErrorCode;
   message: string;
@@ -133,6 +143,8 @@ export interface Job {
   error?: JobError;
   /** For a completed job: whether it is still uploading, its ratio, and when the policy ends it. */
   seeding?: JobSeeding;
+  /** While its data moves to another folder: where to, and how far (absent otherwise). */
+  move?: JobMoveProgress;
   /** For a queued job: its place in the queue (1 starts next). */
   queuePosition?: number;
   /**

@@ -108,6 +108,8 @@ export interface DownloaderCapabilities {
   recheck: boolean;
   /** The peers of a running job (`peers`). */
   peerList: boolean;
+  /** A job's data can be moved to another folder on this machine (the service moves the files). */
+  moveData: boolean;
 }
 
 export type DownloaderCapability = keyof DownloaderCapabilities;
@@ -123,6 +125,7 @@ const CAPABILITY_ACTIONS: Record<DownloaderCapability, string> = {
   rateLimits: 'limit download and upload speeds from Chilly (set them in the engine itself)',
   recheck: 'check the data on disk again (use its own recheck)',
   peerList: "list a download's peers (see them in the engine itself)",
+  moveData: 'move a job\'s data (use the engine\'s own "set location")',
 };
 
 /** Throws `capability_unsupported` naming the engine unless the driver can do `capability`. */

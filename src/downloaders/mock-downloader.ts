@@ -65,6 +65,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     rateLimits: false,
     recheck: false,
     peerList: false,
+    moveData: false,
   });
   readonly #bytesPerSecond: number;
   readonly #totalBytes: number | ((job: JobInput) => number);

@@ -95,6 +95,11 @@ export interface DownloadServiceApi {
   peers(id: string): JobPeer[];
   /** Checks every piece of a job's data on disk again, then goes on (`capability_unsupported` where the engine cannot). */
   recheck(id: string): Promise<Job>;
+  /**
+   * Moves a job's data into `destination` (inside an allowed root): renamed on one file system,
+   * copied and verified across two; resolves when it is there (`move_in_progress` meanwhile).
+   */
+  moveData(id: string, destination: string): Promise<Job>;
   /** The speed limits in force, in bytes per second (0: none). */
   rateLimits(): RateLimits;
   /** Changes the speed limits at once and keeps them (`capability_unsupported` for an engine that cannot). */

@@ -20,6 +20,7 @@ import { assertCapability, type Downloader } from '../downloaders/downloader.js'
 import { resolveHttpSource } from '../downloaders/http/http-source.js';
 import { newJobFromSource, resolveTorrentSource, type TorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
+import { JobMovesRepository } from '../storage/job-moves-repository.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
 import { RateLimitsRepository } from '../storage/rate-limits-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
@@ -35,6 +36,7 @@ import type {
 } from './download-service-api.js';
 import { fileOptionsChange } from './file-selection.js';
 import { type FileStreamingSource, openJobFile } from './file-streaming.js';
+import { JobDataMover } from './job-data-mover.js';
 import { JobEventBus } from './job-event-bus.js';
 import { jobHasData, mergeFootprints } from './job-footprint.js';
 import { JobRunner } from './job-runner.js';
@@ -66,6 +68,11 @@ export interface DownloadServiceOptions {
   /** Called with problems that have no caller to report to (e.g. a failed background write). */
   onWarning?: (message: string, cause?: unknown) => void;
   /**
+   * Folders a job's data may be moved into (`moveData`), anywhere below them. Default: none (every
+   * move is refused); the server passes the media root and CHILLY_MOVE_ROOTS.
+   */
+  moveRoots?: readonly string[];
+  /**
    * The movie each job is linked to (see movie-linker.ts); when given, every job the service
    * returns or publishes carries `movie` (null when unknown).
    */
@@ -93,6 +100,7 @@ export class DownloadService implements DownloadServiceApi {
   private readonly runner: JobRunner;
   private readonly live: LiveJobs;
   private readonly streaming: FileStreamingSource;
+  private readonly mover: JobDataMover;
   private readonly warn: (message: string, cause?: unknown) => void;
   private closed: Promise<void> | undefined;
 
@@ -122,8 +130,13 @@ export class DownloadService implements DownloadServiceApi {
     });
     this.live = live;
     // The runner (made next) knows which completed jobs still upload.
-    this.views = new JobViews(this.jobs, this.statuses, live, options.movies, (job) =>
-      this.runner.seeding.describe(job),
+    this.views = new JobViews(
+      this.jobs,
+      this.statuses,
+      live,
+      options.movies,
+      (job) => this.runner.seeding.describe(job),
+      (id) => this.mover.progress(id),
     );
     this.runner = new JobRunner({
       jobs: this.jobs,
@@ -137,6 +150,22 @@ export class DownloadService implements DownloadServiceApi {
       views: this.views,
       warn,
       isClosed: () => this.closed !== undefined,
+    });
+    this.mover = new JobDataMover({
+      jobs: this.jobs,
+      moves: new JobMovesRepository(db),
+      runner: this.runner,
+      statuses: this.statuses,
+      locks: this.locks,
+      driverOf: (sourceType) => this.driverOf(sourceType),
+      roots: options.moveRoots ?? [],
+      publish: (id, type) => {
+        if (this.closed !== undefined) return;
+        const stored = this.jobs.get(id);
+        if (stored !== undefined) this.events.publish(type, this.views.view(stored));
+      },
+      pump: () => this.runner.pump(),
+      warn,
     });
     this.streaming = {
       require: (id) => this.views.require(id),
@@ -373,6 +402,8 @@ export class DownloadService implements DownloadServiceApi {
    */
   recheck(id: string): Promise<Job> {
     this.assertOpen();
+    const moving = this.mover.movingError(id);
+    if (moving !== undefined) return Promise.reject(moving);
     return this.locks.run(id, async () => {
       const stored = this.jobs.require(id);
       const { status } = this.views.view(stored);
@@ -405,6 +436,8 @@ export class DownloadService implements DownloadServiceApi {
   /** Moves a queued job to the top or bottom of the queue, or one place up or down. */
   moveInQueue(id: string, where: QueueMove): Promise<Job> {
     this.assertOpen();
+    const moving = this.mover.movingError(id);
+    if (moving !== undefined) return Promise.reject(moving);
     return this.locks.run(id, async () => {
       const job = this.views.require(id);
       if (job.status !== 'queued') {
@@ -420,6 +453,8 @@ export class DownloadService implements DownloadServiceApi {
 
   setSeeding(id: string, seeding: boolean): Promise<Job> {
     this.assertOpen();
+    const moving = this.mover.movingError(id);
+    if (moving !== undefined) return Promise.reject(moving);
     return this.locks.run(id, async () => {
       const job = this.views.require(id);
       if (job.status !== 'completed') {
@@ -440,6 +475,22 @@ export class DownloadService implements DownloadServiceApi {
     });
   }
 
+  /**
+   * Moves a job's data into the folder `destination` (as `<destination>/<its folder's name>`),
+   * inside an allowed root: renamed on one file system, copied and verified across two. Resolves
+   * once the data is there; the job then goes on as it was (see job-data-mover.ts).
+   */
+  moveData(id: string, destination: string): Promise<Job> {
+    this.assertOpen();
+    const moving = this.mover.movingError(id);
+    if (moving !== undefined) return Promise.reject(moving);
+    return this.locks.run(id, async () => {
+      const stored = this.jobs.require(id);
+      await this.mover.move(stored, this.views.view(stored), destination);
+      return this.views.require(id);
+    });
+  }
+
   get(id: string): Job {
     this.assertOpen();
     return this.views.require(id);
@@ -452,6 +503,8 @@ export class DownloadService implements DownloadServiceApi {
 
   setFileOptions(id: string, options: FileOptions): Promise<Job> {
     this.assertOpen();
+    const moving = this.mover.movingError(id);
+    if (moving !== undefined) return Promise.reject(moving);
     return this.locks.run(id, async () => {
       // Before anything is stored: an engine that cannot do it says so (never a silent no-op).
       if (options !== null && typeof options === 'object') {
@@ -527,6 +580,7 @@ export class DownloadService implements DownloadServiceApi {
   private async restore(): Promise<void> {
     const all = this.jobs.all();
     await this.checkMediaRoot(all);
+    this.mover.recover();
     for (const stored of all) {
       const { job } = stored;
       if (job.status === 'downloading' || job.status === 'verifying' || job.status === 'stalled') {
@@ -577,7 +631,10 @@ export class DownloadService implements DownloadServiceApi {
   /** Runs a state-machine command under the job's lock, once the job's state allows it. */
   private command(id: string, command: Command, action: (stored: StoredJob) => Promise<Job>): Promise<Job> {
     this.assertOpen();
+    const moving = this.mover.movingError(id);
+    if (moving !== undefined) return Promise.reject(moving);
     return this.locks.run(id, async () => {
+      this.mover.assertNotMoving(id);
       const stored = this.jobs.require(id);
       assertTransition(this.views.view(stored), command);
       return action(stored);

@@ -1,4 +1,4 @@
-import type { Job, JobMovie, JobSeeding } from '../domain/job.js';
+import type { Job, JobMoveProgress, JobMovie, JobSeeding } from '../domain/job.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
 import type { LiveJobs } from './live-jobs.js';
 import type { StatusWriter } from './status-writer.js';
@@ -15,16 +15,20 @@ export class JobViews {
     private readonly movies: ((jobId: string) => JobMovie | null) | undefined,
     /** A completed job's upload (`Job.seeding`). */
     private readonly seeding: (job: Job) => JobSeeding,
+    /** A move of the job's data under way (`Job.move`). */
+    private readonly move: (id: string) => JobMoveProgress | undefined = () => undefined,
   ) {}
 
   view(stored: StoredJob): Job {
     const shown = this.live.overlay(this.statuses.shown(stored.job));
-    const job =
+    const moving = this.move(stored.job.id);
+    const base =
       shown.status === 'completed'
         ? { ...shown, seeding: this.seeding(shown) }
         : shown.status === 'queued'
           ? { ...shown, queuePosition: this.jobs.queuePosition(stored.position) }
           : shown;
+    const job = moving === undefined ? base : { ...base, move: moving };
     if (this.movies === undefined) return job;
     let movie: JobMovie | null = null;
     try {

@@ -150,4 +150,16 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_status_position ON jobs (status, position);
   CREATE INDEX jobs_source ON jobs (source_type, source_urn);
   `,
+  // 7: a job's data on its way to another folder (POST /download/move-data), so a move cut short by
+  // a crash is finished or continued at the next start. One per job at most.
+  `
+  CREATE TABLE job_moves (
+    job_id      TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    from_path   TEXT NOT NULL,
+    to_path     TEXT NOT NULL,
+    phase       TEXT NOT NULL CHECK (phase IN ('moving', 'moved')),
+    restart     TEXT NOT NULL CHECK (restart IN ('none', 'queue', 'seed')),
+    started_at  TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -27,6 +27,7 @@ class LimitedEngine extends MockDownloader {
     rateLimits: false,
     recheck: false,
     peerList: false,
+    moveData: false,
   });
 }
 
@@ -53,6 +54,7 @@ describe('driver capabilities', () => {
           rateLimits: false,
           recheck: false,
           peerList: false,
+          moveData: false,
         },
       );
       assert.equal(webtorrent.engineName, 'WebTorrent');

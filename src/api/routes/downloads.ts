@@ -88,6 +88,12 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
     service.recheck(request.body.id),
   );
 
+  app.post<{ Body: { id: string; destination: string } }>(
+    '/download/move-data',
+    { schema: routeSchema('post', '/download/move-data') },
+    (request) => service.moveData(request.body.id, request.body.destination),
+  );
+
   app.post<{ Body: { id: string; move: QueueMove } }>(
     '/download/queue',
     { schema: routeSchema('post', '/download/queue') },

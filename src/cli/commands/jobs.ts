@@ -1,4 +1,5 @@
 /** `ls`, `status`, `pause`, `resume`, `cancel`: one API call each, shown as a table, a card or JSON. */
+import path from 'node:path';
 import type { Job, JobStatus } from '../../client/index.js';
 import { JOB_STATUSES, QUEUE_MOVES } from '../../domain/job.js';
 import { connect } from '../api.js';
@@ -271,6 +272,17 @@ export async function runMove(ctx: CommandContext, id: string, where: string): P
   const api = await connect(ctx.config());
   const job = await api.call(api.client.POST('/download/queue', { body: { id, move } }));
   report(ctx, job, `${job.id} is now number ${job.queuePosition ?? '?'} in the queue.`);
+  return EXIT.ok;
+}
+
+/** `chilly move-data <id> <folder>`: the job's data goes into `<folder>` (waits until it is there). */
+export async function runMoveData(ctx: CommandContext, id: string, folder: string): Promise<number> {
+  if (folder.trim() === '') throw usageError('Move the data where? Give a folder.');
+  // The server runs on this machine: a relative folder means one relative to where the user is.
+  const destination = path.resolve(folder);
+  const api = await connect(ctx.config());
+  const job = await api.call(api.client.POST('/download/move-data', { body: { id, destination } }));
+  report(ctx, job, `${job.id}: its data is now in ${job.savePath ?? destination}.`);
   return EXIT.ok;
 }
 

@@ -78,6 +78,7 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
     rateLimits: false,
     recheck: false,
     peerList: false,
+    moveData: true,
   });
   readonly mediaRoot: string;
   readonly #progressIntervalMs: number;

@@ -111,6 +111,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       rateLimits: false,
       recheck: false,
       peerList: false,
+      moveData: false,
     });
   }
 

@@ -144,6 +144,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     rateLimits: true,
     recheck: true,
     peerList: true,
+    moveData: true,
   });
   readonly mediaRoot: string;
   readonly network: NetworkMode;
