@@ -132,6 +132,14 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   ).action(action(async (ctx, [id]) => (await jobs()).runPeers(ctx, id ?? '')));
   json(
     program
+      .command('trackers')
+      .argument('<id>', 'job id')
+      .description("a download's trackers (status, last and next announce, seeders, leechers); add or remove some")
+      .option('--add <url...>', 'add these trackers (http://, https:// or udp://)')
+      .option('--remove <url...>', 'stop using these trackers'),
+  ).action(action(async (ctx, [id], options) => (await jobs()).runTrackers(ctx, id ?? '', options)));
+  json(
+    program
       .command('recheck')
       .argument('<id>', 'job id')
       .description('check every piece of a download on disk again; damaged ones are downloaded again'),

@@ -117,6 +117,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/download/trackers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job's trackers and how each is doing (status `stopped` while the job does not run). */
+        get: operations["listTrackers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/download/trackers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adds and removes trackers of a job (kept for its next starts, applied at once while it runs).
+         * @description `add`: http://, https:// or udp:// trackers (WebSocket trackers only find browser peers and are refused); one of the torrent's own that was removed comes back. `remove`: any tracker of the job; the torrent's own are remembered as removed and never contacted again. Answers the new list.
+         */
+        post: operations["changeTrackers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/download/recheck": {
         parameters: {
             query?: never;
@@ -736,6 +773,32 @@ export interface components {
             /** @description When the policy's time ends the upload; null when not seeding. */
             endsAt: string | null;
         };
+        TrackerChangeRequest: {
+            id: components["schemas"]["JobId"];
+            add?: string[];
+            remove?: string[];
+        };
+        JobTracker: {
+            url: string;
+            /**
+             * @description `torrent`: named by the torrent or magnet; `added`: added by the user.
+             * @enum {string}
+             */
+            origin: "torrent" | "added";
+            /**
+             * @description `working`: its last announce was answered; `contacting`: no answer yet; `error`: its last announce failed (see `message`); `stopped`: the job is not running.
+             * @enum {string}
+             */
+            status: "working" | "contacting" | "error" | "stopped";
+            /** @description Why its last announce failed. */
+            message: string | null;
+            /** @description When it last answered an announce. */
+            lastAnnounce: string | null;
+            /** @description When it is asked next (its interval, or a retry after a failure). */
+            nextAnnounce: string | null;
+            seeders: number | null;
+            leechers: number | null;
+        };
         JobPeer: {
             /** @description `ip:port` (IPv6 in brackets). */
             address: string;
@@ -1116,6 +1179,18 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Job"];
+            };
+        };
+        /** @description The job's trackers. */
+        Trackers: {
+            headers: {
+                "Cache-Control": components["headers"]["NoStore"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": {
+                    trackers: components["schemas"]["JobTracker"][];
+                };
             };
         };
         /** @description A job with this id and source already existed; nothing changed. */
@@ -1606,6 +1681,54 @@ export interface operations {
             409: components["responses"]["Conflict"];
             421: components["responses"]["MisdirectedRequest"];
             429: components["responses"]["RateLimited"];
+        };
+    };
+    listTrackers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["schemas"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Trackers"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    changeTrackers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackerChangeRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Trackers"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recheckDownload: {

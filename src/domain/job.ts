@@ -72,6 +72,36 @@ export interface JobPeer {
   peerInterested: boolean;
 }
 
+/** How a tracker of a job is doing, as qBittorrent's and Transmission's tracker lists show it. */
+export const TRACKER_STATUSES = ['working', 'contacting', 'error', 'stopped'] as const;
+export type TrackerStatus = (typeof TRACKER_STATUSES)[number];
+
+/** A user's changes to a torrent's tracker list, kept with the job. */
+export interface TrackerEdits {
+  /** Trackers added, besides the torrent's own. */
+  added: readonly string[];
+  /** Trackers of the torrent's own list that are not used. */
+  removed: readonly string[];
+}
+
+/** One tracker of a job. */
+export interface JobTracker {
+  url: string;
+  /** `torrent`: named by the torrent or magnet; `added`: added by the user. */
+  origin: 'torrent' | 'added';
+  /** `stopped` while the job is not running; `contacting` until its first answer. */
+  status: TrackerStatus;
+  /** Why its last announce failed (`error`), else null. */
+  message: string | null;
+  /** When it last answered an announce; null if never (since the job started). */
+  lastAnnounce: string | null;
+  /** When it is asked next (its interval, or a retry after a failure); null when unknown. */
+  nextAnnounce: string | null;
+  /** Peers with the whole torrent, and the others, as it last said; null when unknown. */
+  seeders: number | null;
+  leechers: number | null;
+}
+
 /** A completed job's upload: seeding is a state people can see, not a hidden hour of traffic. */
 export interface JobSeeding {
   /** Still in the engine, uploading to whoever asks. */

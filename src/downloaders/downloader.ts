@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { ChillyError } from '../domain/errors.js';
-import type { Job, JobFootprint, JobInput, JobPeer, SourceType } from '../domain/job.js';
+import type { Job, JobFootprint, JobInput, JobPeer, JobTracker, SourceType, TrackerEdits } from '../domain/job.js';
 import type { RateLimits } from '../domain/rate-limits.js';
 import type { TorrentSource } from './torrent-source.js';
 
@@ -37,6 +37,9 @@ export interface ResumeState {
   torrentFile: Uint8Array;
 }
 
+// The user's changes to a torrent's tracker list; the type lives in the domain, since storage keeps them.
+export type { TrackerEdits } from '../domain/job.js';
+
 export interface StartOptions {
   /**
    * The job's source as `resolveTorrentSource()` already read and checked it for this very input
@@ -61,6 +64,8 @@ export interface StartOptions {
   selectedFiles?: readonly number[];
   /** Pieces in order (default true) or rarest first. */
   sequential?: boolean;
+  /** The user's changes to the torrent's tracker list. */
+  trackers?: TrackerEdits;
 }
 
 export interface RangeWaitOptions {
@@ -110,6 +115,8 @@ export interface DownloaderCapabilities {
   peerList: boolean;
   /** A job's data can be moved to another folder on this machine (the service moves the files). */
   moveData: boolean;
+  /** A running job's trackers with their state (`trackers`), changed while it runs (`setTrackers`). */
+  trackerList: boolean;
 }
 
 export type DownloaderCapability = keyof DownloaderCapabilities;
@@ -126,6 +133,7 @@ const CAPABILITY_ACTIONS: Record<DownloaderCapability, string> = {
   recheck: 'check the data on disk again (use its own recheck)',
   peerList: "list a download's peers (see them in the engine itself)",
   moveData: 'move a job\'s data (use the engine\'s own "set location")',
+  trackerList: "list or change a download's trackers (use the engine's own tracker list)",
 };
 
 /** Throws `capability_unsupported` naming the engine unless the driver can do `capability`. */
@@ -188,6 +196,10 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
    * a job's folder, capabilities and data are its own driver's business.
    */
   driverFor?(sourceType: SourceType): Downloader;
+  /** A running job's trackers and how each is doing (undefined for a job it does not run). */
+  trackers?(id: string): JobTracker[] | undefined;
+  /** Changes a running job's tracker list at once (the service keeps the edits for later starts). */
+  setTrackers?(id: string, edits: TrackerEdits): void;
   /** The peers a running job is connected to (undefined for a job it does not run). */
   peers?(id: string): JobPeer[] | undefined;
   /** Limits the speed of all downloads and all uploads together (0: no limit), at once. */

@@ -66,6 +66,7 @@ export class MockDownloader extends EventEmitter<DownloaderEvents> implements Do
     recheck: false,
     peerList: false,
     moveData: false,
+    trackerList: false,
   });
   readonly #bytesPerSecond: number;
   readonly #totalBytes: number | ((job: JobInput) => number);

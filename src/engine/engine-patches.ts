@@ -83,7 +83,8 @@ export const ENGINE_PROBES: readonly EngineProbe[] = [
   {
     name: 'bittorrent-tracker+11.2.3',
     kind: 'patch',
-    gives: 'a tracker that failed is asked again with back-off instead of after 30 minutes',
+    gives:
+      'a tracker that failed is asked again with back-off instead of after 30 minutes; each tracker keeps its last answer, error, counts and next announce (the tracker list)',
     probe: async ({ TrackerClient }) => {
       const client = new TrackerClient({
         infoHash: '0'.repeat(40),
@@ -92,8 +93,9 @@ export const ENGINE_PROBES: readonly EngineProbe[] = [
         port: 6881,
       });
       try {
-        const tracker = client._trackers[0] as { _onAnnounceFailure?: unknown } | undefined;
-        return typeof tracker?._onAnnounceFailure === 'function' ? undefined : 'trackers have no retry back-off';
+        const tracker = client._trackers[0] as { _onAnnounceFailure?: unknown; lastAnnounceAt?: unknown } | undefined;
+        if (typeof tracker?._onAnnounceFailure !== 'function') return 'trackers have no retry back-off';
+        return tracker.lastAnnounceAt === null ? undefined : 'trackers do not keep their state (no tracker list)';
       } finally {
         client.destroy();
       }

@@ -3,7 +3,7 @@
  * user): its requests, answers and events. Implemented by DownloadService.
  */
 
-import type { Job, JobInput, JobPeer, JobStatus, QueueMove } from '../domain/job.js';
+import type { Job, JobInput, JobPeer, JobStatus, JobTracker, QueueMove } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { RateLimits } from '../domain/rate-limits.js';
 import type { DownloaderCapabilities } from '../downloaders/downloader.js';
@@ -100,6 +100,10 @@ export interface DownloadServiceApi {
    * copied and verified across two; resolves when it is there (`move_in_progress` meanwhile).
    */
   moveData(id: string, destination: string): Promise<Job>;
+  /** A job's trackers and how each is doing (`stopped` while it does not run; `capability_unsupported` where the engine cannot). */
+  trackers(id: string): Promise<JobTracker[]>;
+  /** Adds and removes trackers of a job: kept, and applied at once while it runs. */
+  changeTrackers(id: string, change: { add?: readonly string[]; remove?: readonly string[] }): Promise<JobTracker[]>;
   /** The speed limits in force, in bytes per second (0: none). */
   rateLimits(): RateLimits;
   /** Changes the speed limits at once and keeps them (`capability_unsupported` for an engine that cannot). */

@@ -8,6 +8,7 @@ import {
   type Job,
   type JobMovie,
   type JobPeer,
+  type JobTracker,
   type QueueMove,
   SOURCE_TYPES,
   type SourceType,
@@ -21,6 +22,7 @@ import { resolveHttpSource } from '../downloaders/http/http-source.js';
 import { newJobFromSource, resolveTorrentSource, type TorrentSource } from '../downloaders/torrent-source.js';
 import type { SqliteDatabase } from '../storage/database.js';
 import { JobMovesRepository } from '../storage/job-moves-repository.js';
+import { JobTrackersRepository } from '../storage/job-trackers-repository.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
 import { RateLimitsRepository } from '../storage/rate-limits-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
@@ -40,6 +42,7 @@ import { JobDataMover } from './job-data-mover.js';
 import { JobEventBus } from './job-event-bus.js';
 import { jobHasData, mergeFootprints } from './job-footprint.js';
 import { JobRunner } from './job-runner.js';
+import { JobTrackerLists, type TrackerChange } from './job-trackers.js';
 import { JobViews } from './job-views.js';
 import { KeyedLock } from './keyed-lock.js';
 import { LiveJobs } from './live-jobs.js';
@@ -101,6 +104,7 @@ export class DownloadService implements DownloadServiceApi {
   private readonly live: LiveJobs;
   private readonly streaming: FileStreamingSource;
   private readonly mover: JobDataMover;
+  private readonly trackerLists: JobTrackerLists;
   private readonly warn: (message: string, cause?: unknown) => void;
   private closed: Promise<void> | undefined;
 
@@ -138,7 +142,13 @@ export class DownloadService implements DownloadServiceApi {
       (job) => this.runner.seeding.describe(job),
       (id) => this.mover.progress(id),
     );
+    this.trackerLists = new JobTrackerLists({
+      repository: new JobTrackersRepository(db),
+      driverOf: (sourceType) => this.driverOf(sourceType),
+      isRunning: (id) => this.runner.isRunning(id),
+    });
     this.runner = new JobRunner({
+      trackerEdits: (id) => this.trackerLists.edits(id),
       jobs: this.jobs,
       downloader,
       maxActive,
@@ -431,6 +441,18 @@ export class DownloadService implements DownloadServiceApi {
     assertCapability(driver, 'peerList');
     if (!this.runner.isRunning(id)) return [];
     return driver.peers?.(id) ?? [];
+  }
+
+  /** A job's trackers and how each is doing (all `stopped` while it does not run). */
+  trackers(id: string): Promise<JobTracker[]> {
+    this.assertOpen();
+    return this.trackerLists.list(this.jobs.require(id));
+  }
+
+  /** Adds and removes trackers of a job: kept for its next starts, applied at once while it runs. */
+  changeTrackers(id: string, change: TrackerChange): Promise<JobTracker[]> {
+    this.assertOpen();
+    return this.locks.run(id, async () => this.trackerLists.change(this.jobs.require(id), change));
   }
 
   /** Moves a queued job to the top or bottom of the queue, or one place up or down. */

@@ -1,6 +1,6 @@
 import type { SeedingPolicy } from '../config/chilly-config.js';
 import { type ChillyError, isChillyError, toChillyError } from '../domain/errors.js';
-import type { Job, JobError } from '../domain/job.js';
+import type { Job, JobError, TrackerEdits } from '../domain/job.js';
 import type { Downloader } from '../downloaders/downloader.js';
 import type { TorrentSource } from '../downloaders/torrent-source.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
@@ -26,6 +26,8 @@ export interface JobRunnerOptions {
   warn: (message: string, cause?: unknown) => void;
   /** Whether the service is closing: nothing is started, and the engine's events are ignored. */
   isClosed: () => boolean;
+  /** The user's changes to a job's tracker list, handed to the engine at every start. */
+  trackerEdits?: (id: string) => TrackerEdits;
 }
 
 /**
@@ -65,8 +67,10 @@ export class JobRunner {
   private readonly views: JobViews;
   private readonly warn: (message: string, cause?: unknown) => void;
   private readonly isClosed: () => boolean;
+  private readonly trackerEdits: ((id: string) => TrackerEdits) | undefined;
 
   constructor(options: JobRunnerOptions) {
+    this.trackerEdits = options.trackerEdits;
     this.jobs = options.jobs;
     this.downloader = options.downloader;
     this.maxActive = options.maxActive;
@@ -203,6 +207,7 @@ export class JobRunner {
         return;
       }
       const resume = this.live.usableResume(stored);
+      const trackers = job.sourceType === 'torrent' ? this.trackerEdits?.(job.id) : undefined;
       const started = this.downloader.start(
         {
           id: job.id,
@@ -217,6 +222,7 @@ export class JobRunner {
           ...(source === undefined ? {} : { source }),
           ...(job.selectedFiles === undefined ? {} : { selectedFiles: job.selectedFiles }),
           sequential: job.sequential,
+          ...(trackers === undefined ? {} : { trackers }),
         },
       );
       this.starting.set(job.id, started);

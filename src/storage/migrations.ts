@@ -162,4 +162,13 @@ export const MIGRATIONS: readonly string[] = [
     started_at  TEXT NOT NULL
   ) STRICT;
   `,
+  // 8: a user's changes to a torrent's tracker list (POST /download/trackers), applied at every start.
+  `
+  CREATE TABLE job_trackers (
+    job_id  TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    url     TEXT NOT NULL,
+    change  TEXT NOT NULL CHECK (change IN ('added', 'removed')),
+    PRIMARY KEY (job_id, url)
+  ) STRICT;
+  `,
 ];

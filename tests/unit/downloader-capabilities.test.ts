@@ -28,6 +28,7 @@ class LimitedEngine extends MockDownloader {
     recheck: false,
     peerList: false,
     moveData: false,
+    trackerList: false,
   });
 }
 
@@ -55,6 +56,7 @@ describe('driver capabilities', () => {
           recheck: false,
           peerList: false,
           moveData: false,
+          trackerList: false,
         },
       );
       assert.equal(webtorrent.engineName, 'WebTorrent');

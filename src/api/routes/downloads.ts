@@ -84,6 +84,21 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
     async (request) => ({ peers: service.peers(request.params.id) }),
   );
 
+  app.get<{ Params: JobIdBody }>(
+    '/download/trackers/:id',
+    { schema: routeSchema('get', '/download/trackers/{id}') },
+    async (request) => ({ trackers: await service.trackers(request.params.id) }),
+  );
+
+  app.post<{ Body: { id: string; add?: string[]; remove?: string[] } }>(
+    '/download/trackers',
+    { schema: routeSchema('post', '/download/trackers') },
+    async (request) => {
+      const { id, add, remove } = request.body;
+      return { trackers: await service.changeTrackers(id, { ...(add ? { add } : {}), ...(remove ? { remove } : {}) }) };
+    },
+  );
+
   app.post<{ Body: JobIdBody }>('/download/recheck', { schema: routeSchema('post', '/download/recheck') }, (request) =>
     service.recheck(request.body.id),
   );

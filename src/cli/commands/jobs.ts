@@ -257,6 +257,45 @@ export async function runPeers(ctx: CommandContext, id: string): Promise<number>
   return EXIT.ok;
 }
 
+/** `chilly trackers <id> [--add url…] [--remove url…]`: a job's trackers, after the changes asked for. */
+export async function runTrackers(
+  ctx: CommandContext,
+  id: string,
+  options: { add?: string[]; remove?: string[] },
+): Promise<number> {
+  const api = await connect(ctx.config());
+  const add = options.add ?? [];
+  const remove = options.remove ?? [];
+  const { trackers } =
+    add.length > 0 || remove.length > 0
+      ? await api.call(api.client.POST('/download/trackers', { body: { id, add, remove } }))
+      : await api.call(api.client.GET('/download/trackers/{id}', { params: { path: { id } } }));
+  if (ctx.json) {
+    printJson(ctx.io.stdout, trackers);
+    return EXIT.ok;
+  }
+  if (trackers.length === 0) {
+    println(ctx.io.stdout, `${terminalSafe(id)} has no trackers (it finds peers through DHT only).`);
+    return EXIT.ok;
+  }
+  const when = (at: string | null) => (at === null ? '-' : new Date(at).toLocaleTimeString());
+  const count = (n: number | null) => (n === null ? '-' : String(n));
+  const columns: Column<(typeof trackers)[number]>[] = [
+    { header: 'URL', value: (tracker) => tracker.url, shrink: true },
+    {
+      header: 'STATUS',
+      value: (tracker) => (tracker.origin === 'added' ? `${tracker.status} (added)` : tracker.status),
+    },
+    { header: 'SEEDS', value: (tracker) => count(tracker.seeders), align: 'right' },
+    { header: 'PEERS', value: (tracker) => count(tracker.leechers), align: 'right' },
+    { header: 'LAST', value: (tracker) => when(tracker.lastAnnounce) },
+    { header: 'NEXT', value: (tracker) => when(tracker.nextAnnounce) },
+    { header: 'MESSAGE', value: (tracker) => tracker.message ?? '', shrink: true },
+  ];
+  println(ctx.io.stdout, renderTable(trackers, columns));
+  return EXIT.ok;
+}
+
 /** `chilly recheck <id>`: every piece on disk checked again, damaged ones downloaded again. */
 export async function runRecheck(ctx: CommandContext, id: string): Promise<number> {
   const api = await connect(ctx.config());

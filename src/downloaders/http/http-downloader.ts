@@ -79,6 +79,7 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
     recheck: false,
     peerList: false,
     moveData: true,
+    trackerList: false,
   });
   readonly mediaRoot: string;
   readonly #progressIntervalMs: number;

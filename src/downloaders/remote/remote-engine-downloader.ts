@@ -112,6 +112,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       recheck: false,
       peerList: false,
       moveData: false,
+      trackerList: false,
     });
   }
 

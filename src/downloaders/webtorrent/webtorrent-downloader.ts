@@ -11,6 +11,7 @@ import {
   type JobInput,
   type JobPeer,
   type JobStatus,
+  type JobTracker,
   startedJobId,
 } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
@@ -30,6 +31,7 @@ import type {
   RangeWaiter,
   ResumeState,
   StartOptions,
+  TrackerEdits,
 } from '../downloader.js';
 import { assertSafeTorrentPaths } from '../torrent-paths.js';
 import {
@@ -46,6 +48,7 @@ import { peerList } from './peer-list.js';
 import { applySelection, selectedFilesDone } from './piece-selection.js';
 import { TorrentRangeWaiter } from './range-waiter.js';
 import { progressOf } from './torrent-progress.js';
+import { sameTrackerUrl, TorrentTrackers } from './tracker-list.js';
 
 type EngineModule = typeof import('../../engine/bittorrent-engine.js');
 let engineModule: Promise<EngineModule> | undefined;
@@ -110,6 +113,10 @@ interface JobRecord {
   lastDataAt: number;
   /** Serialises pause/resume/cancel of one job so they never interleave. */
   queue: Promise<unknown>;
+  /** The user's changes to the torrent's tracker list. */
+  trackerEdits: TrackerEdits;
+  /** The running torrent's trackers (src/downloaders/webtorrent/tracker-list.ts). */
+  trackers: TorrentTrackers | undefined;
 }
 
 /** Statuses of a job that is fetching data (it holds disk space it has not written yet). */
@@ -145,6 +152,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     recheck: true,
     peerList: true,
     moveData: true,
+    trackerList: true,
   });
   readonly mediaRoot: string;
   readonly network: NetworkMode;
@@ -292,6 +300,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         received: 0,
         lastDataAt: Date.now(),
         queue: Promise.resolve(),
+        trackerEdits: options.trackers ?? { added: [], removed: [] },
+        trackers: undefined,
       };
       record.job.sequential = record.sequential;
       if (selection !== undefined) record.job.selectedFiles = [...selection].sort((a, b) => a - b);
@@ -395,6 +405,24 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     const record = this.records.get(id);
     if (record === undefined) return undefined;
     return record.torrent === undefined ? [] : peerList(record.torrent);
+  }
+
+  /** A running job's trackers (an empty list before its torrent is in the engine). */
+  trackers(id: string): JobTracker[] | undefined {
+    const record = this.records.get(id);
+    if (record === undefined) return undefined;
+    return record.trackers?.list() ?? [];
+  }
+
+  /** The torrent's own trackers plus `edits.added`, less `edits.removed`, from now on. */
+  setTrackers(id: string, edits: TrackerEdits): void {
+    const record = this.records.get(id);
+    if (record === undefined) throw new ChillyError('job_not_found', `No job with id ${JSON.stringify(id)}.`);
+    record.trackerEdits = { added: [...edits.added], removed: [...edits.removed] };
+    const own = record.source.kind === 'magnet' ? record.source.announce : (record.source.parsed.announce ?? []);
+    const removed = new Set(edits.removed.map(sameTrackerUrl));
+    const list = [...own, ...edits.added].filter((url) => !removed.has(sameTrackerUrl(url)));
+    record.trackers?.replace(list);
   }
 
   /** The state a later `attach` needs to skip re-hashing; undefined until metadata is known. */
@@ -516,7 +544,12 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       storeCacheMaxBytes: STORE_CACHE_MAX_BYTES,
       // Otherwise WebTorrent's check of the data on disk re-selects every missing piece.
       ...(record.selection === undefined ? {} : { deselect: true }),
+      ...(record.trackerEdits.added.length === 0 ? {} : { announce: [...record.trackerEdits.added] }),
     });
+    const removed = new Set(record.trackerEdits.removed);
+    // Before the engine first announces: trackers the user removed are never contacted.
+    torrent.once('infoHash', () => TorrentTrackers.filterBeforeStart(torrent, removed));
+    record.trackers = new TorrentTrackers(torrent, () => new Set(record.trackerEdits.added));
     record.torrent = torrent;
     record.received = 0;
     record.lastDataAt = Date.now();
@@ -561,6 +594,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     const torrent = record.torrent;
     if (torrent === undefined) return;
     record.resume = captureResumeState(torrent) ?? record.resume;
+    record.trackers?.close();
+    record.trackers = undefined;
     record.torrent = undefined;
     record.store = undefined;
     record.job.progress = { ...record.job.progress, downloadSpeed: 0, uploadSpeed: 0, peers: 0, etaSeconds: null };
