@@ -351,6 +351,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/stream/{id}/subtitles/{n}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Subtitle `n` of the job (its `subtitles`) as WebVTT in UTF-8, for a `<track>` or any player.
+         * @description SRT, ASS/SSA and WebVTT files are converted; the character set of older files (Windows-1252, ISO-8859-x, CP1251, UTF-16 with a BOM…) is detected and the text sent as UTF-8. Readable before the download is over: the subtitle's pieces are fetched first. Same signed link as the video (`?t=` from `GET /download/stream-url/{id}`, whose `subtitles` list these links). `422 subtitle_unreadable` for a file that is not a subtitle it can read.
+         */
+        get: operations["streamSubtitle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/stream/{id}/files/{index}": {
         parameters: {
             query?: never;
@@ -799,6 +819,26 @@ export interface components {
             seeders: number | null;
             leechers: number | null;
         };
+        JobSubtitle: {
+            /** @description Its number among the job's subtitles: the `{n}` of `/stream/{id}/subtitles/{n}`. */
+            n: number;
+            fileIndex: number;
+            path: string;
+            /** @enum {string} */
+            format: "srt" | "ass" | "ssa" | "vtt";
+            /** @description From the file's name (`film.en.srt`, `2_English.srt`, `Subs/French.srt`); null when it does not say. */
+            language: {
+                /** @description ISO 639-1 (else 639-3). */
+                code: string;
+                name: string;
+            } | null;
+            forced: boolean;
+            /** @description For the deaf and hard of hearing. */
+            sdh: boolean;
+            /** @description The video file it belongs to; null when it cannot be told. */
+            videoIndex: number | null;
+            label: string;
+        };
         JobPeer: {
             /** @description `ip:port` (IPv6 in brackets). */
             address: string;
@@ -895,6 +935,7 @@ export interface components {
             error?: components["schemas"]["JobError"];
             seeding?: components["schemas"]["JobSeeding"];
             move?: components["schemas"]["JobMoveProgress"];
+            subtitles?: components["schemas"]["JobSubtitle"][];
             /** @description For a queued job: its place in the queue (1 starts next). */
             queuePosition?: number;
             /**
@@ -939,6 +980,18 @@ export interface components {
             sequential?: boolean;
         };
         StreamUrl: {
+            /** @description The job's subtitles, each with a WebVTT link signed like `url` (for `<track>` or a player's "load subtitles"). */
+            subtitles: {
+                n: number;
+                label: string;
+                /** @description ISO 639-1 code (else 639-3); null when unknown. */
+                language: string | null;
+                forced: boolean;
+                sdh: boolean;
+                videoIndex: number | null;
+                /** Format: uri */
+                url: string;
+            }[];
             /**
              * Format: uri
              * @description Absolute URL with a signed token; open it in a video player.
@@ -1191,6 +1244,15 @@ export interface components {
                 "application/json": {
                     trackers: components["schemas"]["JobTracker"][];
                 };
+            };
+        };
+        /** @description `subtitle_unreadable`: the file could not be read as SRT, ASS/SSA or WebVTT (its name and the reason are in the message). */
+        SubtitleUnreadable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
             };
         };
         /** @description A job with this id and source already existed; nothing changed. */
@@ -2010,6 +2072,42 @@ export interface operations {
             404: components["responses"]["StreamNotFound"];
             409: components["responses"]["StreamUnavailable"];
             421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["StreamTimeout"];
+        };
+    };
+    streamSubtitle: {
+        parameters: {
+            query?: {
+                t?: components["schemas"]["StreamToken"];
+            };
+            header?: never;
+            path: {
+                id: components["schemas"]["JobId"];
+                n: components["schemas"]["FileIndexText"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subtitle as WebVTT. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/vtt": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["StreamUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["StreamNotFound"];
+            409: components["responses"]["StreamUnavailable"];
+            421: components["responses"]["MisdirectedRequest"];
+            422: components["responses"]["SubtitleUnreadable"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -102,6 +102,25 @@ export interface JobTracker {
   leechers: number | null;
 }
 
+/** A subtitle file of a job (src/subtitles/subtitle-files.ts), served as WebVTT at `/stream/{id}/subtitles/{n}`. */
+export interface JobSubtitle {
+  /** Its number among the job's subtitles (the `{n}` of its link). */
+  n: number;
+  /** Index of the file in the job's file list. */
+  fileIndex: number;
+  path: string;
+  format: 'srt' | 'ass' | 'ssa' | 'vtt';
+  /** ISO 639-1 code (else 639-3) and English name, from the file's name; null when it does not say. */
+  language: { code: string; name: string } | null;
+  forced: boolean;
+  /** For the deaf and hard of hearing. */
+  sdh: boolean;
+  /** Index of the video file it belongs to; null when it cannot be told. */
+  videoIndex: number | null;
+  /** What a player shows: "English", "French (forced)". */
+  label: string;
+}
+
 /** A completed job's upload: seeding is a state people can see, not a hidden hour of traffic. */
 export interface JobSeeding {
   /** Still in the engine, uploading to whoever asks. */
@@ -175,6 +194,8 @@ export interface Job {
   seeding?: JobSeeding;
   /** While its data moves to another folder: where to, and how far (absent otherwise). */
   move?: JobMoveProgress;
+  /** The subtitle files among its files (absent until its file list is known, or when there are none). */
+  subtitles?: JobSubtitle[];
   /** For a queued job: its place in the queue (1 starts next). */
   queuePosition?: number;
   /**

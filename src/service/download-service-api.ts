@@ -87,6 +87,11 @@ export interface DownloadServiceApi {
   openFile(id: string, fileIndex?: number): Promise<JobFileStream>;
   /** Chooses which files of a job to download and in what order; persisted. */
   setFileOptions(id: string, options: FileOptions): Promise<Job>;
+  /**
+   * Subtitle `n` of a job (`Job.subtitles`) as WebVTT in UTF-8, converted from SRT, ASS/SSA or
+   * WebVTT in whatever character set it came in; its pieces are fetched first when not on disk.
+   */
+  subtitleWebVtt(id: string, n: number, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<string>;
   /** Subscribe to job events; returns the unsubscribe function. */
   subscribe(listener: (event: JobEvent) => void): () => void;
   /** Moves a queued job to the top or bottom of the queue, or one place up or down (`invalid_transition` if not queued). */

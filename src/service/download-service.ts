@@ -42,6 +42,7 @@ import { JobDataMover } from './job-data-mover.js';
 import { JobEventBus } from './job-event-bus.js';
 import { jobHasData, mergeFootprints } from './job-footprint.js';
 import { JobRunner } from './job-runner.js';
+import { JobSubtitleReader } from './job-subtitles.js';
 import { JobTrackerLists, type TrackerChange } from './job-trackers.js';
 import { JobViews } from './job-views.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -105,6 +106,10 @@ export class DownloadService implements DownloadServiceApi {
   private readonly streaming: FileStreamingSource;
   private readonly mover: JobDataMover;
   private readonly trackerLists: JobTrackerLists;
+  private readonly subtitleReader = new JobSubtitleReader({
+    get: (id) => this.views.require(id),
+    openFile: (id, fileIndex) => openJobFile(this.streaming, id, fileIndex),
+  });
   private readonly warn: (message: string, cause?: unknown) => void;
   private closed: Promise<void> | undefined;
 
@@ -521,6 +526,11 @@ export class DownloadService implements DownloadServiceApi {
   async openFile(id: string, fileIndex?: number): Promise<JobFileStream> {
     this.assertOpen();
     return openJobFile(this.streaming, id, fileIndex);
+  }
+
+  subtitleWebVtt(id: string, n: number, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
+    this.assertOpen();
+    return this.subtitleReader.webVtt(id, n, options);
   }
 
   setFileOptions(id: string, options: FileOptions): Promise<Job> {

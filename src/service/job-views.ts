@@ -1,5 +1,6 @@
 import type { Job, JobMoveProgress, JobMovie, JobSeeding } from '../domain/job.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
+import { jobSubtitles } from './job-subtitles.js';
 import type { LiveJobs } from './live-jobs.js';
 import type { StatusWriter } from './status-writer.js';
 
@@ -28,7 +29,9 @@ export class JobViews {
         : shown.status === 'queued'
           ? { ...shown, queuePosition: this.jobs.queuePosition(stored.position) }
           : shown;
-    const job = moving === undefined ? base : { ...base, move: moving };
+    const withMove = moving === undefined ? base : { ...base, move: moving };
+    const subtitles = withMove.files === undefined ? [] : jobSubtitles(withMove.files);
+    const job = subtitles.length === 0 ? withMove : { ...withMove, subtitles };
     if (this.movies === undefined) return job;
     let movie: JobMovie | null = null;
     try {

@@ -25,9 +25,12 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   torrent: ['domain', 'engine'],
   disk: ['domain'],
   storage: ['domain'],
+  // Finding subtitles in a torrent and reading them as WebVTT; the library folder media servers read.
+  subtitles: ['domain'],
+  library: ['domain'],
   downloaders: ['domain', 'engine', 'torrent', 'disk', 'config', 'http', 'retry'],
   metadata: ['domain', 'http', 'retry', 'storage', 'config'],
-  service: ['domain', 'storage', 'downloaders', 'metadata', 'disk', 'torrent', 'config'],
+  service: ['domain', 'storage', 'downloaders', 'metadata', 'disk', 'torrent', 'config', 'subtitles', 'library'],
   api: ['domain', 'service', 'metadata', 'config'],
   // The composition root: builds storage, engine, service, metadata and the HTTP app from the config.
   hooks: ['domain', 'retry'],

@@ -107,10 +107,35 @@ export function describeError(error: unknown): string {
 }
 
 /** A job's stream link, as a path on this origin (the server may name itself otherwise than the address bar). */
-export async function streamUrl(id: string): Promise<{ src: string; url: string; expiresAt: string }> {
+export interface StreamLink {
+  src: string;
+  url: string;
+  expiresAt: string;
+  /** The file the link plays (null until a magnet's metadata is known). */
+  fileIndex: number | null;
+  /** The job's subtitles as WebVTT links on this origin, signed like `src`. */
+  subtitles: { src: string; label: string; language: string | null; sdh: boolean; videoIndex: number | null }[];
+}
+
+export async function streamUrl(id: string): Promise<StreamLink> {
   const link = unwrap(await client.GET('/download/stream-url/{id}', { params: { path: { id } } }));
-  const url = new URL(link.url, location.origin);
-  return { src: `${url.pathname}${url.search}`, url: link.url, expiresAt: link.expiresAt };
+  const onThisOrigin = (absolute: string) => {
+    const url = new URL(absolute, location.origin);
+    return `${url.pathname}${url.search}`;
+  };
+  return {
+    src: onThisOrigin(link.url),
+    url: link.url,
+    expiresAt: link.expiresAt,
+    fileIndex: link.fileIndex,
+    subtitles: link.subtitles.map((subtitle) => ({
+      src: onThisOrigin(subtitle.url),
+      label: subtitle.label,
+      language: subtitle.language,
+      sdh: subtitle.sdh,
+      videoIndex: subtitle.videoIndex,
+    })),
+  };
 }
 
 /** The job's display name: the torrent's name once known, else its id. */

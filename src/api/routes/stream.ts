@@ -215,6 +215,23 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRoutesOp
     }
   }
 
+  app.route<{ Params: { id: string; n: string } }>({
+    method: 'GET',
+    url: toFastifyPath('/stream/{id}/subtitles/{n}'),
+    config,
+    onRequest: authorise,
+    schema: routeSchema('GET', '/stream/{id}/subtitles/{n}'),
+    handler: async (request, reply) => {
+      const controller = new AbortController();
+      reply.raw.once('close', () => controller.abort(new ChillyError('stream_unavailable', DISCONNECTED)));
+      const text = await service.subtitleWebVtt(request.params.id, Number(request.params.n), {
+        signal: controller.signal,
+        timeoutMs: options.waitMs,
+      });
+      return reply.code(200).header('content-type', 'text/vtt; charset=utf-8').send(text);
+    },
+  });
+
   app.get<{ Params: { id: string }; Querystring: { fileIndex?: number } }>(
     '/download/stream-url/:id',
     { schema: routeSchema('get', '/download/stream-url/{id}') },
@@ -230,8 +247,19 @@ export async function streamRoutes(app: FastifyInstance, options: StreamRoutesOp
       const { token, expiresAt } = tokens.issue(subjectOf(job));
       const where = `/stream/${encodeURIComponent(job.id)}${requested === undefined ? '' : `/files/${requested}`}`;
       // The Host header passed the allow-list, so the link names this server as the client reached it.
+      const origin = `${request.protocol}://${request.headers.host}`;
+      const subtitles = (job.subtitles ?? []).map((subtitle) => ({
+        n: subtitle.n,
+        label: subtitle.label,
+        language: subtitle.language?.code ?? null,
+        forced: subtitle.forced,
+        sdh: subtitle.sdh,
+        videoIndex: subtitle.videoIndex,
+        url: `${origin}/stream/${encodeURIComponent(job.id)}/subtitles/${subtitle.n}?t=${token}`,
+      }));
       return {
-        url: `${request.protocol}://${request.headers.host}${where}?t=${token}`,
+        subtitles,
+        url: `${origin}${where}?t=${token}`,
         expiresAt: new Date(expiresAt * 1000).toISOString(),
         fileIndex,
       };

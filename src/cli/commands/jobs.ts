@@ -120,6 +120,18 @@ export function describeJob(job: Job): string {
     ['seeding', job.seeding === undefined ? undefined : describeSeeding(job.seeding)],
     ['saved in', job.savePath],
     ['files', job.files === undefined ? undefined : filesSummary(job)],
+    [
+      'subtitles',
+      job.subtitles === undefined
+        ? undefined
+        : job.subtitles.map((subtitle) => `${subtitle.n}: ${subtitle.label} (${subtitle.format})`).join(', '),
+    ],
+    [
+      'moving',
+      job.move === undefined
+        ? undefined
+        : `to ${job.move.destination}, ${formatBytes(job.move.bytesDone)} of ${formatBytes(job.move.bytesTotal)}`,
+    ],
     ['info-hash', job.infoHash],
     ['source', job.sourceUrn],
     ['added', job.createdAt],

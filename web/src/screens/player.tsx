@@ -5,7 +5,7 @@
  * and how much of the film is downloaded.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { client, describeError, type Job, jobName, streamUrl, unwrap } from '../api.js';
+import { client, describeError, type Job, jobName, type StreamLink, streamUrl, unwrap } from '../api.js';
 import { ErrorMessage } from '../components/error-message.js';
 import { JobProgress } from '../components/job-progress.js';
 import { ScreenTitle } from '../components/screen-title.js';
@@ -19,7 +19,7 @@ type Range = readonly [start: number, end: number];
 
 export function PlayerScreen({ id }: { id: string }) {
   const { job, error: jobError } = useJob(id);
-  const [link, setLink] = useState<{ src: string; url: string; expiresAt: string }>();
+  const [link, setLink] = useState<StreamLink>();
   const [linkError, setLinkError] = useState<string>();
   const [playError, setPlayError] = useState<string>();
   const [timeline, setTimeline] = useState<{ duration: number; current: number; buffered: Range[] }>({
@@ -97,7 +97,7 @@ export function PlayerScreen({ id }: { id: string }) {
   }, [link]);
 
   const name = job === undefined ? id : jobName(job);
-  const tracks = subtitleTracks(job);
+  const tracks = subtitleTracks(link, link?.fileIndex ?? null);
   return (
     <>
       <nav aria-label="Breadcrumb" class="breadcrumb">
