@@ -15,9 +15,11 @@ import { downloaderFromConfig } from './downloaders/engine-from-config.js';
 import { CompletionHooks } from './hooks/completion-hooks.js';
 import { type CreateMetadataServiceOptions, createMetadataService } from './metadata/metadata-service.js';
 import { DownloadService } from './service/download-service.js';
+import { LibraryPlacer } from './service/library-placer.js';
 import { jobMovieLookup, MovieLinker, type MovieLinkerOptions } from './service/movie-linker.js';
 import { WatchFolder } from './service/watch-folder.js';
 import { openDatabase } from './storage/database.js';
+import { LibraryEntriesRepository } from './storage/library-entries-repository.js';
 import { MovieLinksRepository } from './storage/movie-links-repository.js';
 import { chooseTorrentPort } from './storage/torrent-port-file.js';
 
@@ -175,7 +177,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     service.subscribe((event) => {
       if (event.type === 'completed') hooks.completed(event.job);
     });
+    const placer =
+      config.libraryDir === undefined
+        ? undefined
+        : new LibraryPlacer({
+            root: config.libraryDir,
+            entries: new LibraryEntriesRepository(database),
+            service,
+            warn,
+          });
+    placer?.start();
     app = createServer({
+      libraryFolder: placer,
       service,
       config,
       token: token.token,
@@ -203,6 +216,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           await watch?.stop();
           await closeWithin(running.app, CLOSE_GRACE_MS);
           await running.linker.close();
+          await placer?.stop();
           await running.service.close();
         })();
         return closing;

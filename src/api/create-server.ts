@@ -25,7 +25,7 @@ import { downloadRoutes } from './routes/downloads.js';
 import { eventRoutes } from './routes/events.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
-import { libraryRoutes } from './routes/library.js';
+import { type LibraryFolderApi, libraryRoutes } from './routes/library.js';
 import { type MetadataApi, metadataRoutes } from './routes/metadata.js';
 import { settingsRoutes } from './routes/settings.js';
 import { streamRoutes } from './routes/stream.js';
@@ -70,6 +70,8 @@ export interface CreateServerOptions {
   authLimiter?: AuthFailureLimiter;
   /** Movie metadata and links; without it the /metadata routes answer 503 tmdb_not_configured. */
   metadata?: MetadataApi;
+  /** The library folder for media servers (CHILLY_LIBRARY_DIR), listed at GET /library/folder. */
+  libraryFolder?: LibraryFolderApi | undefined;
   /** Where the built web app is (default: dist/web beside the server's own files). */
   webAppFolder?: string;
   /** `text`: one readable line per event (for a terminal); `json` (default): pino's lines. */
@@ -219,6 +221,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   app.register(metadataRoutes, { metadata: options.metadata });
   app.register(libraryRoutes, {
     service: options.service,
+    folder: options.libraryFolder,
     movieOf: options.metadata === undefined ? undefined : (jobId) => options.metadata?.linker.movieInfo(jobId) ?? null,
   });
   return app;

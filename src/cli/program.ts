@@ -132,6 +132,11 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   ).action(action(async (ctx, [id]) => (await jobs()).runPeers(ctx, id ?? '')));
   json(
     program
+      .command('library')
+      .description('the library folder for Plex, Jellyfin and Kodi (CHILLY_LIBRARY_DIR): each film and its files'),
+  ).action(action(async (ctx) => (await jobs()).runLibrary(ctx)));
+  json(
+    program
       .command('trackers')
       .argument('<id>', 'job id')
       .description("a download's trackers (status, last and next announce, seeders, leechers); add or remove some")

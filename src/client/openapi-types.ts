@@ -539,6 +539,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/library/folder": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the library folder for media servers (CHILLY_LIBRARY_DIR) holds; `root` null when there is none.
+         * @description Each finished film linked to a movie appears there as `Title (Year)/Title (Year).ext` (hard-linked to the job's file when on the same file system, else copied), its subtitles as `Title (Year).<lang>.srt` and a Kodi/Jellyfin `movie.nfo`. A file's `state` is `changed` when it is no longer the one Chilly placed (the user's now: never deleted), `missing` when it is gone, `pending` while it is being written.
+         */
+        get: operations["libraryFolder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/library": {
         parameters: {
             query?: never;
@@ -2367,6 +2387,51 @@ export interface operations {
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["MetadataNotConfigured"];
+        };
+    };
+    libraryFolder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The library folder. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        root: string | null;
+                        entries: {
+                            folder: string;
+                            jobIds: string[];
+                            movie: {
+                                title: string;
+                                year: number | null;
+                                tmdbId: number | null;
+                            };
+                            files: {
+                                jobId: string;
+                                /** @enum {string} */
+                                role: "video" | "subtitle" | "poster" | "nfo";
+                                name: string;
+                                /** @enum {string} */
+                                state: "ok" | "missing" | "changed" | "pending";
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     listLibrary: {

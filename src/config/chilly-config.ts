@@ -45,6 +45,8 @@ export interface ChillyConfig {
   uploadLimit: number;
   /** Folders besides the media root that a job's data may be moved into (absolute paths). */
   moveRoots: string[];
+  /** The library folder media servers read (src/service/library-placer.ts); undefined: off. */
+  libraryDir: string | undefined;
   /** A folder whose new .torrent files are added (src/service/watch-folder.ts). */
   watchDir: string | undefined;
   /** What runs when a download completes (src/hooks/completion-hooks.ts). */

@@ -139,6 +139,7 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
     uploadLimit: pick('uploadLimit'),
     // Relative ones would depend on where the server was started: resolved once, here.
     moveRoots: pick<string[]>('moveRoots').map((folder) => path.resolve(folder)),
+    libraryDir: pick('libraryDir'),
     watchDir: pick('watchDir'),
     onComplete: { command: pick('onComplete.command'), webhook: pick('onComplete.webhook') },
     logLevel: pick('logLevel'),

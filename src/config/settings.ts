@@ -195,6 +195,15 @@ export const SETTINGS = [
       "folders (besides the media root) a job's data may be moved into (a JSON list in the file, a comma list elsewhere)",
   }),
   setting({
+    key: 'libraryDir',
+    env: 'CHILLY_LIBRARY_DIR',
+    flag: 'library-dir',
+    kind: 'path',
+    default: { value: undefined },
+    description:
+      'a library folder for Plex, Jellyfin and Kodi: each finished film as `Title (Year)/Title (Year).ext`, hard-linked (or copied), with subtitles and `movie.nfo`',
+  }),
+  setting({
     key: 'watchDir',
     env: 'CHILLY_WATCH_DIR',
     flag: 'watch-dir',

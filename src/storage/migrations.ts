@@ -171,4 +171,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job_id, url)
   ) STRICT;
   `,
+  // 9: what the library folder holds for each job (src/service/library-placer.ts), so its entry is
+  // renamed when the job is linked to another film and removed with the job's data. No foreign key:
+  // a cancelled job's entry is handled after its row is gone.
+  `
+  CREATE TABLE library_entries (
+    job_id          TEXT PRIMARY KEY,
+    movie_key       TEXT NOT NULL,
+    placement_json  TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

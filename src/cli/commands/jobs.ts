@@ -269,6 +269,35 @@ export async function runPeers(ctx: CommandContext, id: string): Promise<number>
   return EXIT.ok;
 }
 
+/** `chilly library`: the library folder media servers read, one film per folder with its files. */
+export async function runLibrary(ctx: CommandContext): Promise<number> {
+  const api = await connect(ctx.config());
+  const folder = await api.call(api.client.GET('/library/folder'));
+  if (ctx.json) {
+    printJson(ctx.io.stdout, folder);
+    return EXIT.ok;
+  }
+  if (folder.root === null) {
+    println(
+      ctx.io.stdout,
+      'No library folder: set CHILLY_LIBRARY_DIR to have finished films placed there for Plex, Jellyfin or Kodi.',
+    );
+    return EXIT.ok;
+  }
+  println(
+    ctx.io.stdout,
+    terminalSafe(`${folder.root} (${folder.entries.length} ${folder.entries.length === 1 ? 'film' : 'films'})`),
+  );
+  for (const entry of folder.entries) {
+    println(ctx.io.stdout, terminalSafe(`  ${entry.folder}/  (${entry.jobIds.join(', ')})`));
+    for (const file of entry.files) {
+      const state = file.state === 'ok' ? '' : `  [${file.state}]`;
+      println(ctx.io.stdout, terminalSafe(`    ${file.name}${state}`));
+    }
+  }
+  return EXIT.ok;
+}
+
 /** `chilly trackers <id> [--add url…] [--remove url…]`: a job's trackers, after the changes asked for. */
 export async function runTrackers(
   ctx: CommandContext,
