@@ -3,7 +3,7 @@
  * It builds the parts from the configuration — database → engine → service → metadata → token
  * → HTTP app → listen — and closes whatever it opened if a later step fails. `api/` only serves.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from './api/create-server.js';
@@ -185,6 +185,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
             entries: new LibraryEntriesRepository(database),
             service,
             warn,
+            poster: async (tmdbId) => {
+              const file = await linker?.artwork(tmdbId, 'poster');
+              // TMDB's posters are JPEG; anything else is not named poster.jpg.
+              return file === undefined || file.contentType !== 'image/jpeg' ? null : readFile(file.path);
+            },
           });
     placer?.start();
     app = createServer({

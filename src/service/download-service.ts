@@ -525,7 +525,23 @@ export class DownloadService implements DownloadServiceApi {
 
   async openFile(id: string, fileIndex?: number): Promise<JobFileStream> {
     this.assertOpen();
-    return openJobFile(this.streaming, id, fileIndex);
+    const file = await openJobFile(this.streaming, id, fileIndex);
+    this.prefetchSubtitles(id, file.index);
+    return file;
+  }
+
+  /**
+   * A video is being played: its subtitles are read now (their pieces fetched ahead of the rest),
+   * so that the player's subtitle track is there when it asks, even early in a download.
+   */
+  private prefetchSubtitles(id: string, videoIndex: number): void {
+    const job = this.views.require(id);
+    for (const subtitle of job.subtitles ?? []) {
+      if (subtitle.videoIndex !== videoIndex && subtitle.videoIndex !== null) continue;
+      if (subtitle.fileIndex === videoIndex) continue;
+      // Best effort: a paused job or a file that is not a subtitle after all says so when asked.
+      this.subtitleReader.webVtt(id, subtitle.n).catch(() => undefined);
+    }
   }
 
   subtitleWebVtt(id: string, n: number, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {

@@ -34,6 +34,7 @@ export interface SubtitleSource {
 
 export class JobSubtitleReader {
   private readonly cache = new Map<string, string>();
+  private readonly inFlight = new Map<string, Promise<string>>();
 
   constructor(private readonly source: SubtitleSource) {}
 
@@ -52,6 +53,20 @@ export class JobSubtitleReader {
     const key = `${job.infoHash ?? job.sourceUrn}\0${subtitle.fileIndex}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
+    // A player asks again on every seek: one read of a subtitle at a time, shared.
+    const running = this.inFlight.get(key);
+    if (running !== undefined) return running;
+    const reading = this.read(id, subtitle, key, options).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, reading);
+    return reading;
+  }
+
+  private async read(
+    id: string,
+    subtitle: JobSubtitle,
+    key: string,
+    options: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<string> {
     const file = await this.source.openFile(id, subtitle.fileIndex);
     if (file.length > MAX_SUBTITLE_BYTES) {
       throw new ChillyError('subtitle_unreadable', `The subtitle ${subtitle.path} is larger than 10 MiB.`);

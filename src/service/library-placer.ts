@@ -12,6 +12,7 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { isChillyError } from '../domain/errors.js';
 import type { Job } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
 import { LibraryFolder, type LibraryListing, type LibraryPlacement } from '../library/library-folder.js';
@@ -31,6 +32,8 @@ export interface LibraryPlacerOptions {
   entries: LibraryEntriesRepository;
   service: Pick<DownloadServiceApi, 'get' | 'list' | 'subscribe' | 'engine'>;
   warn: (message: string, cause?: unknown) => void;
+  /** The film's poster (JPEG) by TMDB id, for `poster.jpg`; null when there is none. */
+  poster?: (tmdbId: number) => Promise<Uint8Array | null>;
 }
 
 /** The film a job is placed as, from its TMDB link or else its release name; undefined when neither says. */
@@ -125,6 +128,14 @@ export class LibraryPlacer {
     if (video === undefined) return;
     const fileOf = (relative: string) => path.join(job.savePath ?? '', ...relative.split('/'));
     if (!existsSync(fileOf(video.path))) return;
+    const poster =
+      film.tmdbId === null || this.options.poster === undefined
+        ? null
+        : await this.options.poster(film.tmdbId).catch((error: unknown) => {
+            // A film without artwork is common; other failures (TMDB down) are worth a line.
+            if (!isChillyError(error, 'image_not_found')) this.options.warn(`Library: no poster for ${job.id}`, error);
+            return null;
+          });
     const existing = stored === undefined ? null : (JSON.parse(stored.placementJson) as LibraryPlacement);
     const placement = await this.library.place({
       jobId: job.id,
@@ -140,6 +151,7 @@ export class LibraryPlacer {
           sdh: subtitle.sdh,
           format: subtitle.format,
         })),
+      poster,
       existing,
     });
     this.options.entries.set({ jobId: job.id, movieKey: film.key, placementJson: JSON.stringify(placement) });
