@@ -858,6 +858,10 @@ export interface components {
             /** @description The video file it belongs to; null when it cannot be told. */
             videoIndex: number | null;
             label: string;
+            /** @description A text track inside the video (read with ffmpeg, once the video is whole), not a file of its own. */
+            embedded: boolean;
+            /** @description The track's stream number inside the video; null for a file. */
+            stream: number | null;
         };
         JobPeer: {
             /** @description `ip:port` (IPv6 in brackets). */

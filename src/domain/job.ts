@@ -106,10 +106,14 @@ export interface JobTracker {
 export interface JobSubtitle {
   /** Its number among the job's subtitles (the `{n}` of its link). */
   n: number;
-  /** Index of the file in the job's file list. */
+  /** Index of the file in the job's file list (the video's, for a track inside the video). */
   fileIndex: number;
   path: string;
   format: 'srt' | 'ass' | 'ssa' | 'vtt';
+  /** A text track inside the video file (read with ffmpeg) rather than a file of its own. */
+  embedded: boolean;
+  /** The track's stream number inside the video (ffmpeg's `0:<stream>`); null for a file. */
+  stream: number | null;
   /** ISO 639-1 code (else 639-3) and English name, from the file's name; null when it does not say. */
   language: { code: string; name: string } | null;
   forced: boolean;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { SeedingPolicy } from '../config/chilly-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { ChillyError, isChillyError } from '../domain/errors.js';
@@ -109,6 +110,13 @@ export class DownloadService implements DownloadServiceApi {
   private readonly subtitleReader = new JobSubtitleReader({
     get: (id) => this.views.require(id),
     openFile: (id, fileIndex) => openJobFile(this.streaming, id, fileIndex),
+    localPath: (job, fileIndex) => {
+      const file = job.files?.[fileIndex];
+      if (file === undefined || job.savePath === undefined) return undefined;
+      if (!this.driverOf(job.sourceType).capabilities.localFiles) return undefined;
+      return path.join(job.savePath, ...file.path.split('/'));
+    },
+    changed: (id) => this.announceUpdate(id),
   });
   private readonly warn: (message: string, cause?: unknown) => void;
   private closed: Promise<void> | undefined;
@@ -146,6 +154,7 @@ export class DownloadService implements DownloadServiceApi {
       options.movies,
       (job) => this.runner.seeding.describe(job),
       (id) => this.mover.progress(id),
+      (job) => this.subtitleReader.all(job),
     );
     this.trackerLists = new JobTrackerLists({
       repository: new JobTrackersRepository(db),

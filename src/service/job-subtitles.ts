@@ -1,13 +1,18 @@
 /**
  * A job's subtitles: the subtitle files among its files (src/subtitles/subtitle-files.ts), and each
  * one read — before the download is over too, its pieces fetched first — and converted to WebVTT
- * in UTF-8 (src/subtitles/webvtt.ts) for the players' `<track>` and any other player.
+ * in UTF-8 (src/subtitles/webvtt.ts) for the players' `<track>` and any other player. Once a
+ * film's video is whole on disk, the text tracks inside it are offered too when ffmpeg is
+ * installed (src/subtitles/embedded-tracks.ts), numbered after the files.
  */
+import { statSync } from 'node:fs';
 import { ChillyError } from '../domain/errors.js';
 import type { Job, JobFile, JobSubtitle } from '../domain/job.js';
+import { type EmbeddedTextTrack, extractWebVtt, probeTextTracks } from '../subtitles/embedded-tracks.js';
 import { findSubtitles, MAX_SUBTITLE_BYTES } from '../subtitles/subtitle-files.js';
 import { toWebVtt } from '../subtitles/webvtt.js';
 import type { JobFileStream } from './download-service-api.js';
+import { isVideoFile, mainFileIndex } from './job-files.js';
 
 /** Converted subtitles kept (a player asks again on every seek or reload; a large ASS takes seconds). */
 const CACHE_ENTRIES = 16;
@@ -24,24 +29,97 @@ export function jobSubtitles(files: readonly JobFile[]): JobSubtitle[] {
     sdh: track.sdh,
     videoIndex: track.videoIndex,
     label: track.label,
+    embedded: false,
+    stream: null,
   }));
+}
+
+const FORMAT_OF_CODEC: Record<string, JobSubtitle['format']> = { ass: 'ass', ssa: 'ssa', webvtt: 'vtt' };
+
+/** The text tracks inside a job's video as subtitles numbered from `first`. */
+function embeddedSubtitles(
+  tracks: readonly EmbeddedTextTrack[],
+  video: number,
+  path: string,
+  first: number,
+): JobSubtitle[] {
+  return tracks.map((track, i) => {
+    const name = track.language?.name ?? track.title ?? `Track ${track.stream}`;
+    const flags = [track.forced ? 'forced' : '', track.sdh ? 'SDH' : ''].filter((flag) => flag !== '');
+    return {
+      n: first + i,
+      fileIndex: video,
+      path,
+      format: FORMAT_OF_CODEC[track.codec] ?? 'srt',
+      language: track.language,
+      forced: track.forced,
+      sdh: track.sdh,
+      videoIndex: video,
+      label: `${name}${flags.length === 0 ? '' : ` (${flags.join(', ')})`} · in the video`,
+      embedded: true,
+      stream: track.stream,
+    };
+  });
 }
 
 export interface SubtitleSource {
   get(id: string): Job;
   openFile(id: string, fileIndex?: number): Promise<JobFileStream>;
+  /** Where a job's file is on this machine, when its driver keeps files here. */
+  localPath(job: Job, fileIndex: number): string | undefined;
+  /** The job's view changed (its embedded tracks are known): announce it. */
+  changed(id: string): void;
 }
 
 export class JobSubtitleReader {
   private readonly cache = new Map<string, string>();
   private readonly inFlight = new Map<string, Promise<string>>();
+  /** Text tracks inside finished videos, by file (path, size, time): probed once each. */
+  private readonly probed = new Map<string, EmbeddedTextTrack[]>();
+  private readonly probing = new Set<string>();
 
   constructor(private readonly source: SubtitleSource) {}
+
+  /** Every subtitle of the job: its files, then (once probed) the text tracks inside its video. */
+  all(job: Job): JobSubtitle[] {
+    const files = job.files ?? [];
+    const own = jobSubtitles(files);
+    if (job.status !== 'completed' || files.length === 0) return own;
+    const video = mainFileIndex(files);
+    const file = files[video];
+    const where = this.source.localPath(job, video);
+    if (file === undefined || where === undefined || !isVideoFile(file.path)) return own;
+    let key: string;
+    try {
+      const stats = statSync(where);
+      key = `${where}\0${stats.size}\0${stats.mtimeMs}`;
+    } catch {
+      return own;
+    }
+    const tracks = this.probed.get(key);
+    if (tracks === undefined) {
+      this.probe(job.id, key, where);
+      return own;
+    }
+    return [...own, ...embeddedSubtitles(tracks, video, file.path, own.length)];
+  }
+
+  private probe(id: string, key: string, file: string): void {
+    if (this.probing.has(key)) return;
+    this.probing.add(key);
+    probeTextTracks(file)
+      .then((tracks) => {
+        this.probed.set(key, tracks);
+        if (tracks.length > 0) this.source.changed(id);
+      })
+      .catch(() => this.probed.set(key, []))
+      .finally(() => this.probing.delete(key));
+  }
 
   /** Subtitle `n` of job `id` as WebVTT; waits (at most `timeoutMs`) for its pieces when not on disk yet. */
   async webVtt(id: string, n: number, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
     const job = this.source.get(id);
-    const subtitle = jobSubtitles(job.files ?? []).find((candidate) => candidate.n === n);
+    const subtitle = this.all(job).find((candidate) => candidate.n === n);
     if (subtitle === undefined) {
       throw new ChillyError(
         'subtitle_not_found',
@@ -50,7 +128,7 @@ export class JobSubtitleReader {
           : `Job ${JSON.stringify(id)} has no subtitle number ${n}.`,
       );
     }
-    const key = `${job.infoHash ?? job.sourceUrn}\0${subtitle.fileIndex}`;
+    const key = `${job.infoHash ?? job.sourceUrn}\0${subtitle.fileIndex}\0${subtitle.stream ?? ''}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
     // A player asks again on every seek: one read of a subtitle at a time, shared.
@@ -67,6 +145,14 @@ export class JobSubtitleReader {
     key: string,
     options: { signal?: AbortSignal; timeoutMs?: number },
   ): Promise<string> {
+    if (subtitle.stream !== null) {
+      const where = this.source.localPath(this.source.get(id), subtitle.fileIndex);
+      if (where === undefined)
+        throw new ChillyError('subtitle_not_found', `Job ${JSON.stringify(id)} has no video here.`);
+      const text = await extractWebVtt(where, subtitle.stream);
+      this.keep(key, text);
+      return text;
+    }
     const file = await this.source.openFile(id, subtitle.fileIndex);
     if (file.length > MAX_SUBTITLE_BYTES) {
       throw new ChillyError('subtitle_unreadable', `The subtitle ${subtitle.path} is larger than 10 MiB.`);
@@ -81,13 +167,15 @@ export class JobSubtitleReader {
     }
     const text = toWebVtt(bytes.subarray(0, filled), subtitle.format, subtitle.path);
     // Every byte read was verified on disk (the reader waits for missing pieces): safe to keep.
-    if (filled === file.length) {
-      this.cache.set(key, text);
-      for (const oldest of this.cache.keys()) {
-        if (this.cache.size <= CACHE_ENTRIES) break;
-        this.cache.delete(oldest);
-      }
-    }
+    if (filled === file.length) this.keep(key, text);
     return text;
+  }
+
+  private keep(key: string, text: string): void {
+    this.cache.set(key, text);
+    for (const oldest of this.cache.keys()) {
+      if (this.cache.size <= CACHE_ENTRIES) break;
+      this.cache.delete(oldest);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import type { Job, JobMoveProgress, JobMovie, JobSeeding } from '../domain/job.js';
+import type { Job, JobMoveProgress, JobMovie, JobSeeding, JobSubtitle } from '../domain/job.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
 import { jobSubtitles } from './job-subtitles.js';
 import type { LiveJobs } from './live-jobs.js';
@@ -18,6 +18,8 @@ export class JobViews {
     private readonly seeding: (job: Job) => JobSeeding,
     /** A move of the job's data under way (`Job.move`). */
     private readonly move: (id: string) => JobMoveProgress | undefined = () => undefined,
+    /** The job's subtitles (`Job.subtitles`): its subtitle files, and the tracks inside its video. */
+    private readonly subtitles: (job: Job) => JobSubtitle[] = (job) => jobSubtitles(job.files ?? []),
   ) {}
 
   view(stored: StoredJob): Job {
@@ -30,7 +32,7 @@ export class JobViews {
           ? { ...shown, queuePosition: this.jobs.queuePosition(stored.position) }
           : shown;
     const withMove = moving === undefined ? base : { ...base, move: moving };
-    const subtitles = withMove.files === undefined ? [] : jobSubtitles(withMove.files);
+    const subtitles = withMove.files === undefined ? [] : this.subtitles(withMove);
     const job = subtitles.length === 0 ? withMove : { ...withMove, subtitles };
     if (this.movies === undefined) return job;
     let movie: JobMovie | null = null;

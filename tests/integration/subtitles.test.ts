@@ -6,11 +6,13 @@
  * still downloading, the subtitles' pieces fetched first — through the signed links the player gets.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import iconv from 'iconv-lite';
 import { createServer } from '../../src/api/create-server.js';
 import { loadConfig } from '../../src/config/resolve-config.js';
@@ -27,6 +29,7 @@ import {
   seedTorrent,
   startLoopbackTracker,
 } from '../helpers/loopback-swarm.js';
+import { ffmpegUnavailableReason, killMediaTools, seedFiles } from '../helpers/video-fixture.js';
 import { tempDir, waitUntil } from '../helpers/wait.js';
 
 interface WebVttParser {
@@ -152,6 +155,46 @@ describe('subtitles in every player', () => {
     } finally {
       await app.close();
       await service.close();
+    }
+  });
+
+  test('the text tracks inside a finished MKV are offered too (with ffmpeg), as WebVTT in UTF-8', async () => {
+    assert.equal(ffmpegUnavailableReason(), null, 'this test needs ffmpeg (.ci/run installs it)');
+    const srt = path.join(work.dir, 'embedded.srt');
+    await writeFile(srt, '1\n00:00:00,500 --> 00:00:01,500\nÀ bientôt, Barbara.\n');
+    const mkv = path.join(work.dir, 'Carnival.of.Souls.1962.mkv');
+    await promisify(execFile)(
+      'ffmpeg',
+      [
+        ...['-nostdin', '-y', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=5:duration=2', '-i', srt],
+        ...['-map', '0', '-map', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:s', 'srt'],
+        ...['-metadata:s:s:0', 'language=fre', mkv],
+      ],
+      { timeout: 60_000 },
+    );
+    const swarm = await seedFiles({
+      name: 'Carnival.of.Souls.1962',
+      files: [{ path: 'Carnival.of.Souls.1962.mkv', source: mkv }],
+    });
+    const service = await DownloadService.open({
+      database: openDatabase(':memory:'),
+      downloader: new WebTorrentDownloader({ mediaRoot: path.join(work.dir, 'embedded-media'), network: 'loopback' }),
+    });
+    try {
+      await service.add({ id: 'carnival', sourceType: 'torrent', sourceUrn: swarm.magnetURI });
+      await waitUntil(() => service.get('carnival').status === 'completed', { what: 'completed', timeoutMs: 60_000 });
+      await waitUntil(() => (service.get('carnival').subtitles ?? []).some((subtitle) => subtitle.embedded), {
+        what: 'the embedded track to be found',
+      });
+      const [track] = service.get('carnival').subtitles ?? [];
+      assert.equal(track?.language?.code, 'fr');
+      assert.equal(track?.stream, 1);
+      const cues = assertValidWebVtt(await service.subtitleWebVtt('carnival', track?.n ?? -1));
+      assert.deepEqual(cues, ['À bientôt, Barbara.']);
+    } finally {
+      await service.close();
+      await swarm.close();
+      killMediaTools();
     }
   });
 });

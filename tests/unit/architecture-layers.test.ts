@@ -35,7 +35,20 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   // The composition root: builds storage, engine, service, metadata and the HTTP app from the config.
   hooks: ['domain', 'retry'],
   app: ['domain', 'config', 'storage', 'downloaders', 'metadata', 'service', 'api', 'hooks'],
-  cli: ['domain', 'client', 'app', 'api', 'config', 'disk', 'downloaders', 'engine', 'http', 'service', 'storage'],
+  cli: [
+    'domain',
+    'client',
+    'app',
+    'api',
+    'config',
+    'disk',
+    'downloaders',
+    'engine',
+    'http',
+    'service',
+    'storage',
+    'subtitles',
+  ],
   // The package's entry points.
   index: ['*'],
   server: ['cli'],

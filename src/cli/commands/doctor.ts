@@ -16,6 +16,7 @@ import { ChillyError } from '../../domain/errors.js';
 import { freeBytes } from '../../downloaders/disk-space.js';
 import { engineAdapterFor } from '../../downloaders/engine-from-config.js';
 import { TORRENT_PORT_FILE } from '../../storage/torrent-port-file.js';
+import { mediaToolsVersion } from '../../subtitles/embedded-tracks.js';
 import { ApiError, CliApi, clientBaseUrl, readClientToken, tokenFilePath } from '../api.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes } from '../format.js';
@@ -70,6 +71,7 @@ export async function runDoctor(ctx: CommandContext): Promise<number> {
     results.push(await checkDatabase());
     results.push(checkNetwork(config));
     results.push(checkTmdb(config));
+    results.push(await checkMediaTools());
   }
 
   if (ctx.json) {
@@ -376,6 +378,19 @@ async function checkDatabase(): Promise<CheckResult> {
       hint: 'run `npm rebuild better-sqlite3` (needs python3, make and a C++ compiler)',
     };
   }
+}
+
+/** ffmpeg is optional: with it, the text tracks inside a finished video are offered as subtitles too. */
+async function checkMediaTools(): Promise<CheckResult> {
+  const version = await mediaToolsVersion();
+  return version === null
+    ? {
+        check: 'ffmpeg',
+        level: 'warn',
+        detail: 'not installed: subtitle files are offered, subtitle tracks inside videos are not',
+        hint: 'apt install ffmpeg (optional)',
+      }
+    : { check: 'ffmpeg', level: 'ok', detail: `${version}: subtitle tracks inside videos are offered too` };
 }
 
 function checkNetwork(config: ChillyConfig): CheckResult {
