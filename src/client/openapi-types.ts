@@ -2411,6 +2411,12 @@ export interface operations {
                 content: {
                     "application/json": {
                         root: string | null;
+                        /** @description Films being copied into the library now (it is on another file system), with how far. */
+                        copying: {
+                            jobId: string;
+                            bytesDone: number;
+                            bytesTotal: number;
+                        }[];
                         entries: {
                             folder: string;
                             jobIds: string[];

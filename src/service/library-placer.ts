@@ -69,6 +69,8 @@ export class LibraryPlacer {
   /** One change at a time, in order (the library folder serialises too; this keeps the database in step). */
   private chain: Promise<void> = Promise.resolve();
   private readonly library: LibraryFolder;
+  /** Films being copied into the library now (another file system), with how far. */
+  private readonly copies = new Map<string, { bytesDone: number; bytesTotal: number }>();
 
   constructor(private readonly options: LibraryPlacerOptions) {
     this.library = new LibraryFolder({ root: options.root });
@@ -86,6 +88,11 @@ export class LibraryPlacer {
   /** What the library folder holds. */
   list(): Promise<LibraryListing[]> {
     return this.library.list();
+  }
+
+  /** Films being copied into the library now, with their progress. */
+  copying(): { jobId: string; bytesDone: number; bytesTotal: number }[] {
+    return [...this.copies].map(([jobId, progress]) => ({ jobId, ...progress }));
   }
 
   get root(): string {
@@ -137,23 +144,33 @@ export class LibraryPlacer {
             return null;
           });
     const existing = stored === undefined ? null : (JSON.parse(stored.placementJson) as LibraryPlacement);
-    const placement = await this.library.place({
-      jobId: job.id,
-      movie: { title: film.title, year: film.year, tmdbId: film.tmdbId, runtimeMinutes: film.runtime },
-      quality: film.quality,
-      video: { path: fileOf(video.path) },
-      subtitles: jobSubtitles(job.files)
-        .filter((subtitle) => subtitle.videoIndex === null || subtitle.videoIndex === main)
-        .map((subtitle) => ({
-          path: fileOf(subtitle.path),
-          language: subtitle.language?.code ?? null,
-          forced: subtitle.forced,
-          sdh: subtitle.sdh,
-          format: subtitle.format,
-        })),
-      poster,
-      existing,
-    });
+    const placement = await this.library
+      .place(
+        {
+          jobId: job.id,
+          movie: { title: film.title, year: film.year, tmdbId: film.tmdbId, runtimeMinutes: film.runtime },
+          quality: film.quality,
+          video: { path: fileOf(video.path) },
+          subtitles: jobSubtitles(job.files)
+            .filter((subtitle) => subtitle.videoIndex === null || subtitle.videoIndex === main)
+            .map((subtitle) => ({
+              path: fileOf(subtitle.path),
+              language: subtitle.language?.code ?? null,
+              forced: subtitle.forced,
+              sdh: subtitle.sdh,
+              format: subtitle.format,
+            })),
+          poster,
+          existing,
+        },
+        {
+          onProgress: (done, total) => {
+            if (done < total) this.copies.set(job.id, { bytesDone: done, bytesTotal: total });
+            else this.copies.delete(job.id);
+          },
+        },
+      )
+      .finally(() => this.copies.delete(job.id));
     this.options.entries.set({ jobId: job.id, movieKey: film.key, placementJson: JSON.stringify(placement) });
   }
 

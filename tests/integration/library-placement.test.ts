@@ -13,6 +13,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import iconv from 'iconv-lite';
+import type { JobMovie } from '../../src/domain/job.js';
 import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorrent-downloader.js';
 import type { WebTorrent } from '../../src/engine/bittorrent-engine.js';
 import { DownloadService } from '../../src/service/download-service.js';
@@ -68,8 +69,11 @@ describe('the library folder', () => {
 
   test('hard-linked beside its subtitles and movie.nfo, seeding on; copied to another disk; gone with the data', async () => {
     const database: SqliteDatabase = openDatabase(path.join(work.dir, 'chilly.db'));
+    // The film the job is linked to (what the movie linker keeps): none at first, then the user's choice.
+    let movie: JobMovie | null = null;
     const service = await DownloadService.open({
       database,
+      movies: () => movie,
       downloader: new WebTorrentDownloader({ mediaRoot: path.join(work.dir, 'media'), network: 'loopback' }),
       seeding: { ratio: 10, minutes: 60 },
     });
@@ -121,9 +125,33 @@ describe('the library folder', () => {
       assert.deepEqual(await readFile(copied), await readFile(jobFile));
       await elsewhere.stop();
 
+      // Linked to another film (the 1990 remake, as a user would correct it): the entry is renamed.
+      movie = {
+        tmdbId: 20_000,
+        title: 'Night of the Living Dead',
+        originalTitle: 'Night of the Living Dead',
+        year: 1990,
+        runtime: 92,
+        rating: null,
+        posterUrl: null,
+        backdropUrl: null,
+        origin: 'user',
+        confidence: null,
+        release: { resolution: '1080p', source: 'bluray', codec: 'h264', edition: [], group: null },
+        linkedAt: new Date().toISOString(),
+      };
+      service.announceUpdate('night');
+      await placer.idle();
+      const remake = 'Night of the Living Dead (1990)';
+      assert.equal(existsSync(path.join(library, FILM)), false, 'the old name is gone');
+      assert.equal((await stat(path.join(library, remake, `${remake}.mkv`))).ino, linked.ino, 'renamed, not copied');
+      assert.deepEqual(childText(parseXml(await readFile(path.join(library, remake, 'movie.nfo'), 'utf8')), 'year'), [
+        '1990',
+      ]);
+
       await service.cancel('night', { keepData: false });
       await placer.idle();
-      assert.equal(existsSync(path.join(library, FILM)), false, 'the entry went with the data');
+      assert.equal(existsSync(path.join(library, remake)), false, 'the entry went with the data');
     } finally {
       await placer.stop();
       await service.close();

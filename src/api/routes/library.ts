@@ -13,6 +13,7 @@ import { routeSchema } from '../contract.js';
 export interface LibraryFolderApi {
   root: string;
   list(): Promise<LibraryListing[]>;
+  copying(): { jobId: string; bytesDone: number; bytesTotal: number }[];
 }
 
 export interface LibraryRoutesOptions {
@@ -37,7 +38,7 @@ export async function libraryRoutes(app: FastifyInstance, options: LibraryRoutes
 
   app.get('/library/folder', { schema: routeSchema('get', '/library/folder') }, async () => {
     const folder = options.folder;
-    if (folder === undefined) return { root: null, entries: [] };
-    return { root: folder.root, entries: await folder.list() };
+    if (folder === undefined) return { root: null, entries: [], copying: [] };
+    return { root: folder.root, entries: await folder.list(), copying: folder.copying() };
   });
 }

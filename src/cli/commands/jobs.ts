@@ -288,6 +288,10 @@ export async function runLibrary(ctx: CommandContext): Promise<number> {
     ctx.io.stdout,
     terminalSafe(`${folder.root} (${folder.entries.length} ${folder.entries.length === 1 ? 'film' : 'films'})`),
   );
+  for (const copy of folder.copying) {
+    const percent = copy.bytesTotal === 0 ? 100 : Math.floor((100 * copy.bytesDone) / copy.bytesTotal);
+    println(ctx.io.stdout, terminalSafe(`  copying ${copy.jobId}: ${percent} % of ${formatBytes(copy.bytesTotal)}`));
+  }
   for (const entry of folder.entries) {
     println(ctx.io.stdout, terminalSafe(`  ${entry.folder}/  (${entry.jobIds.join(', ')})`));
     for (const file of entry.files) {
