@@ -175,7 +175,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .command('seed')
       .argument('<id>', 'job id')
       .description('upload a completed download again (under the seeding policy), or stop with --stop')
-      .option('--stop', 'stop uploading now'),
+      .option('--stop', 'stop uploading now')
+      .option('--ratio <ratio>', "this download's own ratio limit (0: no seeding); with --minutes, its own policy")
+      .option('--minutes <minutes>', 'its own time limit in minutes (0: no seeding)')
+      .option('--global-policy', 'use the global seeding policy again'),
   ).action(action(async (ctx, [id], options) => (await jobs()).runSeed(ctx, id ?? '', options)));
 
   program.commandsGroup('Movies (TMDB, through the server):');

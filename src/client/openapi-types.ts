@@ -194,6 +194,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/download/seeding-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * A job's own seeding policy (ratio and/or minutes) over the global one; null keeps the global value.
+         * @description Applies at once to a job seeding now (its time counts from when it started seeding: a shorter limit that has passed ends the upload now) and to every later seeding of the job. Both null gives the job the global policy again. `seeding.policy` in the job says which applies.
+         */
+        put: operations["setSeedingPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/download/queue": {
         parameters: {
             query?: never;
@@ -812,6 +832,13 @@ export interface components {
             ratioLimit: number;
             /** @description When the policy's time ends the upload; null when not seeding. */
             endsAt: string | null;
+            /** @description Minutes of upload the policy allows (0: no seeding). */
+            minutesLimit: number;
+            /**
+             * @description `job`: the job's own policy sets a limit (PUT /download/seeding-policy); `global`: the server's.
+             * @enum {string}
+             */
+            policy: "global" | "job";
         };
         TrackerChangeRequest: {
             id: components["schemas"]["JobId"];
@@ -903,6 +930,13 @@ export interface components {
              * @enum {string}
              */
             move: "top" | "up" | "down" | "bottom";
+        };
+        SeedingPolicyRequest: {
+            id: components["schemas"]["JobId"];
+            /** @description Stop uploading at this ratio (0: no seeding); null: the global one. */
+            ratio: number | null;
+            /** @description Stop uploading after this many minutes (0: no seeding); null: the global one. */
+            minutes: number | null;
         };
         SeedingRequest: {
             id: components["schemas"]["JobId"];
@@ -1870,6 +1904,32 @@ export interface operations {
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
             507: components["responses"]["InsufficientStorage"];
+        };
+    };
+    setSeedingPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeedingPolicyRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Job"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     moveInQueue: {

@@ -135,6 +135,16 @@ export interface JobSeeding {
   ratioLimit: number;
   /** When the policy's time ends the upload; null when not seeding. */
   endsAt: string | null;
+  /** Minutes of upload the policy allows (0: no seeding). */
+  minutesLimit: number;
+  /** `job`: this job's own policy (PUT /download/seeding-policy) sets a limit; `global`: the server's. */
+  policy: 'global' | 'job';
+}
+
+/** A job's own seeding policy: each value replaces the global one; null keeps it. */
+export interface JobSeedingPolicy {
+  ratio: number | null;
+  minutes: number | null;
 }
 
 /** A job's data on its way to another folder (POST /download/move-data). */

@@ -3,7 +3,7 @@
  * user): its requests, answers and events. Implemented by DownloadService.
  */
 
-import type { Job, JobInput, JobPeer, JobStatus, JobTracker, QueueMove } from '../domain/job.js';
+import type { Job, JobInput, JobPeer, JobSeedingPolicy, JobStatus, JobTracker, QueueMove } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { RateLimits } from '../domain/rate-limits.js';
 import type { DownloaderCapabilities } from '../downloaders/downloader.js';
@@ -115,6 +115,8 @@ export interface DownloadServiceApi {
   setRateLimits(limits: RateLimits): RateLimits;
   /** Stops a completed job's upload now (false), or starts it again under the seeding policy (true). */
   setSeeding(id: string, seeding: boolean): Promise<Job>;
+  /** A job's own seeding ratio and/or minutes over the global policy (null: the global value); at once and kept. */
+  setSeedingPolicy(id: string, policy: JobSeedingPolicy): Promise<Job>;
   /** Quick self-check for /health: the database answers. */
   health(): { ok: boolean; activeDownloads: number; queued: number };
   /** The engine that moves torrents' bytes, what it can do, and (for an external one) whether it answers. */

@@ -9,6 +9,7 @@ import {
   type Job,
   type JobMovie,
   type JobPeer,
+  type JobSeedingPolicy,
   type JobTracker,
   type QueueMove,
   SOURCE_TYPES,
@@ -27,6 +28,7 @@ import { JobTrackersRepository } from '../storage/job-trackers-repository.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
 import { RateLimitsRepository } from '../storage/rate-limits-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
+import { SeedingPoliciesRepository } from '../storage/seeding-policies-repository.js';
 import type {
   AddJobRequest,
   AddJobResult,
@@ -107,6 +109,7 @@ export class DownloadService implements DownloadServiceApi {
   private readonly streaming: FileStreamingSource;
   private readonly mover: JobDataMover;
   private readonly trackerLists: JobTrackerLists;
+  private readonly seedingPolicies: SeedingPoliciesRepository;
   private readonly subtitleReader = new JobSubtitleReader({
     get: (id) => this.views.require(id),
     openFile: (id, fileIndex) => openJobFile(this.streaming, id, fileIndex),
@@ -161,8 +164,11 @@ export class DownloadService implements DownloadServiceApi {
       driverOf: (sourceType) => this.driverOf(sourceType),
       isRunning: (id) => this.runner.isRunning(id),
     });
+    const seedingPolicies = new SeedingPoliciesRepository(db);
+    this.seedingPolicies = seedingPolicies;
     this.runner = new JobRunner({
       trackerEdits: (id) => this.trackerLists.edits(id),
+      seedingPolicyOf: (id) => seedingPolicies.get(id),
       jobs: this.jobs,
       downloader,
       maxActive,
@@ -527,6 +533,23 @@ export class DownloadService implements DownloadServiceApi {
     });
   }
 
+  /**
+   * A job's own seeding policy: a ratio and/or minutes that replace the global policy's for this
+   * job (null: the global value). Applies at once to a job seeding now (its time counts from when
+   * it started seeding); kept for later.
+   */
+  setSeedingPolicy(id: string, policy: JobSeedingPolicy): Promise<Job> {
+    this.assertOpen();
+    return this.locks.run(id, async () => {
+      const stored = this.jobs.require(id);
+      const checked = checkSeedingPolicy(policy);
+      this.seedingPolicies.set(id, checked);
+      const job = this.views.view(stored);
+      if (this.runner.seeding.has(id)) this.runner.seeding.reapply(job);
+      return this.settle(id, 'updated');
+    });
+  }
+
   get(id: string): Job {
     this.assertOpen();
     return this.views.require(id);
@@ -708,4 +731,24 @@ export class DownloadService implements DownloadServiceApi {
   private assertOpen(): void {
     if (this.closed !== undefined) throw new ChillyError('shutting_down', 'The download service is closed.');
   }
+}
+
+/** Longest seeding time a job may be given: a year. */
+const MAX_SEEDING_MINUTES = 525_600;
+
+function checkSeedingPolicy(policy: unknown): JobSeedingPolicy {
+  const { ratio, minutes } = (policy ?? {}) as Partial<Record<keyof JobSeedingPolicy, unknown>>;
+  if (ratio !== null && (typeof ratio !== 'number' || !Number.isFinite(ratio) || ratio < 0 || ratio > 1000)) {
+    throw new ChillyError('validation_failed', 'ratio must be a number from 0 to 1000, or null for the global one.');
+  }
+  if (
+    minutes !== null &&
+    (typeof minutes !== 'number' || !Number.isSafeInteger(minutes) || minutes < 0 || minutes > MAX_SEEDING_MINUTES)
+  ) {
+    throw new ChillyError(
+      'validation_failed',
+      `minutes must be a whole number from 0 to ${MAX_SEEDING_MINUTES}, or null for the global one.`,
+    );
+  }
+  return { ratio, minutes };
 }

@@ -1,6 +1,6 @@
 import type { SeedingPolicy } from '../config/chilly-config.js';
 import { type ChillyError, isChillyError, toChillyError } from '../domain/errors.js';
-import type { Job, JobError, TrackerEdits } from '../domain/job.js';
+import type { Job, JobError, JobSeedingPolicy, TrackerEdits } from '../domain/job.js';
 import type { Downloader } from '../downloaders/downloader.js';
 import type { TorrentSource } from '../downloaders/torrent-source.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
@@ -28,6 +28,8 @@ export interface JobRunnerOptions {
   isClosed: () => boolean;
   /** The user's changes to a job's tracker list, handed to the engine at every start. */
   trackerEdits?: (id: string) => TrackerEdits;
+  /** A job's own seeding policy, over `seedingPolicy`. */
+  seedingPolicyOf?: (id: string) => JobSeedingPolicy | undefined;
 }
 
 /**
@@ -83,6 +85,7 @@ export class JobRunner {
     this.isClosed = options.isClosed;
     this.seeding = new Seeding({
       policy: options.seedingPolicy,
+      ...(options.seedingPolicyOf === undefined ? {} : { policyOf: options.seedingPolicyOf }),
       locks: this.locks,
       live: this.live,
       letGo: (id) => this.letGo(id),

@@ -1,10 +1,12 @@
 import type { SeedingPolicy } from '../config/chilly-config.js';
-import type { Job, JobSeeding } from '../domain/job.js';
+import type { Job, JobSeeding, JobSeedingPolicy } from '../domain/job.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { LiveJobs } from './live-jobs.js';
 
 export interface SeedingOptions {
   policy: SeedingPolicy;
+  /** A job's own policy, whose values replace the global ones (src/storage/seeding-policies-repository.ts). */
+  policyOf?: (id: string) => JobSeedingPolicy | undefined;
   /** The per-job lock: a stop takes it, like any command on the job. */
   locks: KeyedLock;
   live: LiveJobs;
@@ -23,8 +25,21 @@ export class Seeding {
   /** Per seeding job, the timer that ends its upload after the policy's minutes, and when. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly endsAt = new Map<string, number>();
+  /** When each seeding job started uploading (its time limit counts from then). */
+  private readonly since = new Map<string, number>();
 
   constructor(private readonly options: SeedingOptions) {}
+
+  /** The policy for one job: its own values where it has them, the global ones otherwise. */
+  policyFor(id: string): SeedingPolicy & { own: boolean } {
+    const own = this.options.policyOf?.(id);
+    const { ratio, minutes } = this.options.policy;
+    return {
+      ratio: own?.ratio ?? ratio,
+      minutes: own?.minutes ?? minutes,
+      own: own !== undefined && (own.ratio !== null || own.minutes !== null),
+    };
+  }
 
   has(id: string): boolean {
     return this.timers.has(id);
@@ -34,32 +49,52 @@ export class Seeding {
   describe(job: Job): JobSeeding {
     const total = job.progress.bytesTotal ?? 0;
     const ends = this.endsAt.get(job.id);
+    const policy = this.policyFor(job.id);
     return {
       active: this.timers.has(job.id),
       ratio: total > 0 ? job.progress.bytesUploaded / total : 0,
-      ratioLimit: this.options.policy.ratio,
+      ratioLimit: policy.ratio,
       endsAt: ends === undefined ? null : new Date(ends).toISOString(),
+      minutesLimit: policy.minutes,
+      policy: policy.own ? 'job' : 'global',
     };
   }
 
   /** A job just completed: it uploads until the policy says stop. */
   start(job: Job): void {
-    const { ratio, minutes } = this.options.policy;
-    if (ratio === 0 || minutes === 0) {
+    this.since.set(job.id, Date.now());
+    this.schedule(job);
+  }
+
+  /** The job's policy changed: its upload goes on or ends under the new one (time counted from its start). */
+  reapply(job: Job): void {
+    if (!this.timers.has(job.id)) return;
+    clearTimeout(this.timers.get(job.id));
+    this.schedule(job);
+  }
+
+  private schedule(job: Job): void {
+    const { ratio, minutes } = this.policyFor(job.id);
+    const total = job.progress.bytesTotal ?? 0;
+    const ends = (this.since.get(job.id) ?? Date.now()) + minutes * 60_000;
+    const reached = total > 0 && job.progress.bytesUploaded / total >= ratio;
+    if (ratio === 0 || minutes === 0 || reached || ends <= Date.now()) {
+      this.timers.delete(job.id);
+      this.endsAt.delete(job.id);
       void this.stop(job.id);
       return;
     }
-    const timer = setTimeout(() => void this.stop(job.id), minutes * 60_000);
+    const timer = setTimeout(() => void this.stop(job.id), ends - Date.now());
     timer.unref();
     this.timers.set(job.id, timer);
-    this.endsAt.set(job.id, Date.now() + minutes * 60_000);
+    this.endsAt.set(job.id, ends);
   }
 
   /** Stops a seeding job's upload once it has uploaded `ratio` times its size. */
   checkRatio(job: Job): void {
     if (!this.timers.has(job.id)) return;
     const total = job.progress.bytesTotal ?? 0;
-    if (total > 0 && job.progress.bytesUploaded / total >= this.options.policy.ratio) void this.stop(job.id);
+    if (total > 0 && job.progress.bytesUploaded / total >= this.policyFor(job.id).ratio) void this.stop(job.id);
   }
 
   /** Ends a completed job's upload, under the job's lock. */
@@ -90,6 +125,7 @@ export class Seeding {
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
     this.endsAt.delete(id);
+    this.since.delete(id);
   }
 
   /** Forgets every seeding job (the engine is being stopped). */
@@ -97,5 +133,6 @@ export class Seeding {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.endsAt.clear();
+    this.since.clear();
   }
 }

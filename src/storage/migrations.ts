@@ -181,4 +181,12 @@ export const MIGRATIONS: readonly string[] = [
     placement_json  TEXT NOT NULL
   ) STRICT;
   `,
+  // 10: a job's own seeding policy (PUT /download/seeding-policy), over the global one; NULL: the global value.
+  `
+  CREATE TABLE job_seeding_policies (
+    job_id   TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    ratio    REAL CHECK (ratio IS NULL OR ratio >= 0),
+    minutes  INTEGER CHECK (minutes IS NULL OR minutes >= 0)
+  ) STRICT;
+  `,
 ];

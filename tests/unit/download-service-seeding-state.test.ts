@@ -45,7 +45,10 @@ describe('seeding as a state', () => {
 
     const stopped = await service.setSeeding('safety', false);
     assert.equal(stopped.status, 'completed');
-    assert.deepEqual({ ...stopped.seeding }, { active: false, ratio: 0, ratioLimit: 2, endsAt: null });
+    assert.deepEqual(
+      { ...stopped.seeding },
+      { active: false, ratio: 0, ratioLimit: 2, endsAt: null, minutesLimit: 30, policy: 'global' },
+    );
     assert.ok(events.some((event) => event.type === 'seeding_stopped'));
 
     const restarted = await service.setSeeding('safety', true);
@@ -59,5 +62,50 @@ describe('seeding as a state', () => {
     await service.pause('safety');
     await assert.rejects(service.setSeeding('safety', true), { code: 'invalid_transition' });
     assert.equal(service.get('safety').seeding, undefined, 'no seeding state before completion');
+  });
+
+  test("a job's own policy replaces the global one at once, is kept, and can be given back", async () => {
+    await service.add({ id: 'safety', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => service.get('safety').seeding?.active === true, { what: 'seeding' });
+    const own = await service.setSeedingPolicy('safety', { ratio: 5, minutes: 120 });
+    assert.equal(own.seeding?.policy, 'job');
+    assert.equal(own.seeding?.ratioLimit, 5);
+    assert.equal(own.seeding?.minutesLimit, 120);
+    const endsIn = Date.parse(own.seeding?.endsAt ?? '') - Date.now();
+    assert.ok(endsIn > 119 * 60_000 && endsIn <= 120 * 60_000, `ends in ${endsIn} ms`);
+
+    // Only the ratio is the job's own: the global minutes apply.
+    const half = await service.setSeedingPolicy('safety', { ratio: 3, minutes: null });
+    assert.deepEqual([half.seeding?.ratioLimit, half.seeding?.minutesLimit, half.seeding?.policy], [3, 30, 'job']);
+
+    // A time limit that has already passed ends the upload now.
+    await service.setSeedingPolicy('safety', { ratio: null, minutes: 0 });
+    await waitUntil(() => service.get('safety').seeding?.active === false, { what: 'the upload to end' });
+
+    const back = await service.setSeedingPolicy('safety', { ratio: null, minutes: null });
+    assert.deepEqual([back.seeding?.ratioLimit, back.seeding?.minutesLimit, back.seeding?.policy], [2, 30, 'global']);
+    await assert.rejects(service.setSeedingPolicy('safety', { ratio: -1, minutes: null }), {
+      code: 'validation_failed',
+    });
+    await assert.rejects(service.setSeedingPolicy('safety', { ratio: null, minutes: 1.5 }), {
+      code: 'validation_failed',
+    });
+    await assert.rejects(service.setSeedingPolicy('nobody', { ratio: 1, minutes: 1 }), { code: 'job_not_found' });
+  });
+
+  test("a job's own policy outlives a restart and applies when the job seeds", async () => {
+    await service.add({ id: 'safety', sourceType: 'torrent', sourceUrn: MAGNET });
+    await service.pause('safety');
+    await service.setSeedingPolicy('safety', { ratio: 4, minutes: 45 });
+    await service.close();
+    service = await DownloadService.open({
+      database: openDatabase(path.join(work.dir, 'chilly.db')),
+      downloader: new MockDownloader({ mediaRoot: path.join(work.dir, 'media'), totalBytes: 1024 * 1024, tickMs: 10 }),
+      seeding: { ratio: 2, minutes: 30 },
+    });
+    await service.resume('safety');
+    await waitUntil(() => service.get('safety').seeding?.active === true, { what: 'seeding' });
+    const { seeding } = service.get('safety');
+    assert.deepEqual([seeding?.ratioLimit, seeding?.minutesLimit, seeding?.policy], [4, 45, 'job']);
   });
 });

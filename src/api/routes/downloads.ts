@@ -115,6 +115,15 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
     (request) => service.moveInQueue(request.body.id, request.body.move),
   );
 
+  app.put<{ Body: { id: string; ratio: number | null; minutes: number | null } }>(
+    '/download/seeding-policy',
+    { schema: routeSchema('put', '/download/seeding-policy') },
+    (request) => {
+      const { id, ratio, minutes } = request.body;
+      return service.setSeedingPolicy(id, { ratio, minutes });
+    },
+  );
+
   app.post<{ Body: { id: string; seeding: boolean } }>(
     '/download/seeding',
     { schema: routeSchema('post', '/download/seeding') },

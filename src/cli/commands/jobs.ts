@@ -370,13 +370,54 @@ export async function runMoveData(ctx: CommandContext, id: string, folder: strin
   return EXIT.ok;
 }
 
-/** `chilly seed <id> [--stop]`: a completed job uploads again (its data checked first), or stops now. */
-export async function runSeed(ctx: CommandContext, id: string, options: { stop?: boolean }): Promise<number> {
-  const seeding = options.stop !== true;
+/**
+ * `chilly seed <id> [--stop] [--ratio R] [--minutes M] [--global-policy]`: a completed job uploads
+ * again (its data checked first) or stops now; with a policy option, the job's own limits change.
+ */
+export async function runSeed(
+  ctx: CommandContext,
+  id: string,
+  options: { stop?: boolean; ratio?: string; minutes?: string; globalPolicy?: boolean },
+): Promise<number> {
   const api = await connect(ctx.config());
+  const policy = seedingPolicyOf(options);
+  if (policy !== undefined) {
+    const job = await api.call(api.client.PUT('/download/seeding-policy', { body: { id, ...policy } }));
+    const seeding = job.seeding;
+    const what =
+      seeding === undefined
+        ? 'its seeding policy is saved for when it completes'
+        : `seeds to ratio ${seeding.ratioLimit} or for ${seeding.minutesLimit} min (${seeding.policy === 'job' ? 'its own policy' : 'the global policy'})`;
+    report(ctx, job, `${job.id} ${what}.`);
+    // A policy alone is the whole change; with --stop, the upload also ends now.
+    if (options.stop !== true) return EXIT.ok;
+  }
+  const seeding = options.stop !== true;
   const job = await api.call(api.client.POST('/download/seeding', { body: { id, seeding } }));
   report(ctx, job, seeding ? `${job.id} will seed again once its data is checked.` : `${job.id} stopped seeding.`);
   return EXIT.ok;
+}
+
+function seedingPolicyOf(options: {
+  ratio?: string;
+  minutes?: string;
+  globalPolicy?: boolean;
+}): { ratio: number | null; minutes: number | null } | undefined {
+  if (options.globalPolicy === true) {
+    if (options.ratio !== undefined || options.minutes !== undefined) {
+      throw usageError('--global-policy goes alone: it clears the ratio and minutes of this download.');
+    }
+    return { ratio: null, minutes: null };
+  }
+  if (options.ratio === undefined && options.minutes === undefined) return undefined;
+  const ratio = options.ratio === undefined ? null : Number(options.ratio);
+  const minutes = options.minutes === undefined ? null : Number(options.minutes);
+  if (ratio !== null && (!Number.isFinite(ratio) || ratio < 0))
+    throw usageError(`--ratio must be a number ≥ 0 (got ${options.ratio}).`);
+  if (minutes !== null && (!Number.isSafeInteger(minutes) || minutes < 0)) {
+    throw usageError(`--minutes must be a whole number ≥ 0 (got ${options.minutes}).`);
+  }
+  return { ratio, minutes };
 }
 
 /** The job as JSON, or `message`, which names the job as the server does (terminalSafe). */
