@@ -154,7 +154,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .command('limit')
       .description('show the speed limits, or change them at once (kept across restarts)')
       .option('--down <KiB/s>', 'all downloads together at most this fast (0: no limit)')
-      .option('--up <KiB/s>', 'all uploads together at most this fast (0: no limit)'),
+      .option('--up <KiB/s>', 'all uploads together at most this fast (0: no limit)')
+      .option('--job <id>', "one download's own limits instead (under the global ones)"),
   ).action(action(async (ctx, _args, options) => (await jobs()).runLimit(ctx, options)));
   json(
     program

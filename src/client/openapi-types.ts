@@ -214,6 +214,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/download/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** One job's own download and upload speed limits (0 = none), at once and kept; under the global limits. */
+        put: operations["setJobRateLimits"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/download/queue": {
         parameters: {
             query?: never;
@@ -993,6 +1010,7 @@ export interface components {
             error?: components["schemas"]["JobError"];
             seeding?: components["schemas"]["JobSeeding"];
             move?: components["schemas"]["JobMoveProgress"];
+            rateLimits?: components["schemas"]["RateLimits"];
             subtitles?: components["schemas"]["JobSubtitle"][];
             /** @description For a queued job: its place in the queue (1 starts next). */
             queuePosition?: number;
@@ -1222,6 +1240,13 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "validation_failed" | "invalid_job_id" | "invalid_source" | "invalid_magnet" | "invalid_torrent" | "torrent_file_unreadable" | "unsafe_path" | "unsupported_torrent_version" | "unauthorized" | "job_not_found" | "duplicate_job" | "duplicate_torrent" | "invalid_transition" | "insufficient_space" | "disk_full" | "files_missing" | "path_missing" | "download_failed" | "engine_unreachable" | "engine_auth_failed" | "removed_externally" | "downloader_destroyed" | "shutting_down" | "database_damaged" | "not_found" | "cross_site_request" | "web_app_missing" | "origin_not_allowed" | "payload_too_large" | "unsupported_media_type" | "misdirected_request" | "rate_limited" | "internal_error" | "capability_unsupported" | "stream_unavailable" | "stream_timeout" | "range_not_satisfiable" | "file_not_found" | "subtitle_not_found" | "subtitle_unreadable" | "library_conflict" | "move_in_progress" | "invalid_destination" | "tmdb_not_configured" | "tmdb_key_rejected" | "movie_not_found" | "metadata_unavailable" | "image_not_found";
+        JobRateLimitsRequest: {
+            id: components["schemas"]["JobId"];
+            /** @description This job's downloads; 0: no limit of its own. */
+            downloadBytesPerSecond: number;
+            /** @description This job's uploads; 0: no limit of its own. */
+            uploadBytesPerSecond: number;
+        };
         RateLimits: {
             /** @description All downloads together; 0: no limit. */
             downloadBytesPerSecond: number;
@@ -1924,6 +1949,33 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setJobRateLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobRateLimitsRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Job"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             421: components["responses"]["MisdirectedRequest"];

@@ -1,5 +1,6 @@
 import { ChillyError, type ErrorCode } from './errors.js';
 import type { JobRelease, MovieInfo } from './movie.js';
+import type { RateLimits } from './rate-limits.js';
 
 export type { JobRelease } from './movie.js';
 
@@ -208,6 +209,8 @@ export interface Job {
   seeding?: JobSeeding;
   /** While its data moves to another folder: where to, and how far (absent otherwise). */
   move?: JobMoveProgress;
+  /** This job's own speed limits (bytes per second, 0: none), when it has any; under the global ones. */
+  rateLimits?: RateLimits;
   /** The subtitle files among its files (absent until its file list is known, or when there are none). */
   subtitles?: JobSubtitle[];
   /** For a queued job: its place in the queue (1 starts next). */

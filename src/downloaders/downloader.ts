@@ -66,6 +66,8 @@ export interface StartOptions {
   sequential?: boolean;
   /** The user's changes to the torrent's tracker list. */
   trackers?: TrackerEdits;
+  /** This job's own speed limits (0: none), under the global ones. */
+  rateLimits?: RateLimits;
 }
 
 export interface RangeWaitOptions {
@@ -107,7 +109,7 @@ export interface DownloaderCapabilities {
    * checked). An external engine's are only when its download folder is mapped here.
    */
   localFiles: boolean;
-  /** Global download and upload speed limits (`setRateLimits`), changed while it runs. */
+  /** Global and per-job download and upload speed limits (`setRateLimits`, `setJobRateLimits`), changed while it runs. */
   rateLimits: boolean;
   /** A job started with no resume data checks every piece on disk (a forced recheck). */
   recheck: boolean;
@@ -204,6 +206,8 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
   peers?(id: string): JobPeer[] | undefined;
   /** Limits the speed of all downloads and all uploads together (0: no limit), at once. */
   setRateLimits?(limits: RateLimits): void;
+  /** Limits one running job's speeds (0: no limit), at once; under the global limits. */
+  setJobRateLimits?(id: string, limits: RateLimits): void;
   /** Whether an engine in another process answers (for the settings page); absent for embedded ones. */
   engineStatus?(): { ok: boolean; detail: string };
   /** Stops every job and releases every socket, timer and file handle. Idempotent. */

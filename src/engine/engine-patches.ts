@@ -45,7 +45,8 @@ export const ENGINE_PROBES: readonly EngineProbe[] = [
   {
     name: 'webtorrent+2.8.5',
     kind: 'patch',
-    gives: 'metadata from peers checked before use; bans by address; write back-pressure; fewer copies',
+    gives:
+      'metadata from peers checked before use; bans by address; write back-pressure; fewer copies; per-torrent speed limits',
     probe: async ({ WebTorrentTorrent }) =>
       typeof (WebTorrentTorrent.prototype as { _handleMetadata?: unknown })._handleMetadata === 'function'
         ? undefined

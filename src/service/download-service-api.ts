@@ -113,6 +113,8 @@ export interface DownloadServiceApi {
   rateLimits(): RateLimits;
   /** Changes the speed limits at once and keeps them (`capability_unsupported` for an engine that cannot). */
   setRateLimits(limits: RateLimits): RateLimits;
+  /** One job's own speed limits (bytes per second, 0: none), at once and kept; under the global limits. */
+  setJobRateLimits(id: string, limits: RateLimits): Promise<Job>;
   /** Stops a completed job's upload now (false), or starts it again under the seeding policy (true). */
   setSeeding(id: string, seeding: boolean): Promise<Job>;
   /** A job's own seeding ratio and/or minutes over the global policy (null: the global value); at once and kept. */

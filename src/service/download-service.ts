@@ -26,7 +26,7 @@ import type { SqliteDatabase } from '../storage/database.js';
 import { JobMovesRepository } from '../storage/job-moves-repository.js';
 import { JobTrackersRepository } from '../storage/job-trackers-repository.js';
 import { JobsRepository, type StoredJob } from '../storage/jobs-repository.js';
-import { RateLimitsRepository } from '../storage/rate-limits-repository.js';
+import { JobRateLimitsRepository, RateLimitsRepository } from '../storage/rate-limits-repository.js';
 import { ResumeRepository } from '../storage/resume-repository.js';
 import { SeedingPoliciesRepository } from '../storage/seeding-policies-repository.js';
 import type {
@@ -97,6 +97,7 @@ export interface DownloadServiceOptions {
 export class DownloadService implements DownloadServiceApi {
   private readonly jobs: JobsRepository;
   private readonly limits: RateLimitsRepository;
+  private readonly jobLimits: JobRateLimitsRepository;
   /** The limits from the configuration, in force until others are set. */
   private readonly startLimits: RateLimits;
   private readonly events = new JobEventBus();
@@ -131,6 +132,7 @@ export class DownloadService implements DownloadServiceApi {
   ) {
     this.jobs = new JobsRepository(db);
     this.limits = new RateLimitsRepository(db);
+    this.jobLimits = new JobRateLimitsRepository(db);
     this.startLimits = options.rateLimits ?? { downloadBytesPerSecond: 0, uploadBytesPerSecond: 0 };
     const resumeData = new ResumeRepository(db);
     const maxActive = options.maxActiveDownloads ?? DEFAULTS.maxActiveDownloads;
@@ -158,6 +160,7 @@ export class DownloadService implements DownloadServiceApi {
       (job) => this.runner.seeding.describe(job),
       (id) => this.mover.progress(id),
       (job) => this.subtitleReader.all(job),
+      (id) => this.jobLimits.get(id),
     );
     this.trackerLists = new JobTrackerLists({
       repository: new JobTrackersRepository(db),
@@ -169,6 +172,7 @@ export class DownloadService implements DownloadServiceApi {
     this.runner = new JobRunner({
       trackerEdits: (id) => this.trackerLists.edits(id),
       seedingPolicyOf: (id) => seedingPolicies.get(id),
+      jobRateLimits: (id) => this.jobLimits.get(id),
       jobs: this.jobs,
       downloader,
       maxActive,
@@ -418,6 +422,34 @@ export class DownloadService implements DownloadServiceApi {
     this.applyRateLimits(limits);
     this.limits.set(limits);
     return this.rateLimits();
+  }
+
+  /** One job's own speed limits (0: none), at once while it runs, and kept for its next starts. */
+  setJobRateLimits(id: string, limits: RateLimits): Promise<Job> {
+    this.assertOpen();
+    return this.locks.run(id, async () => {
+      const stored = this.jobs.require(id);
+      const driver = this.driverOf(stored.job.sourceType);
+      assertCapability(driver, 'rateLimits');
+      for (const value of [limits?.downloadBytesPerSecond, limits?.uploadBytesPerSecond]) {
+        if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+          throw new ChillyError('validation_failed', 'Speed limits are whole numbers of bytes per second, 0 for none.');
+        }
+      }
+      const checked = {
+        downloadBytesPerSecond: limits.downloadBytesPerSecond,
+        uploadBytesPerSecond: limits.uploadBytesPerSecond,
+      };
+      if (driver.setJobRateLimits === undefined) {
+        throw new ChillyError(
+          'capability_unsupported',
+          `The ${driver.engineName} engine cannot limit one download's speed.`,
+        );
+      }
+      this.jobLimits.set(id, checked);
+      if (this.runner.isRunning(id)) driver.setJobRateLimits(id, checked);
+      return this.settle(id, 'updated');
+    });
   }
 
   private applyRateLimits(limits: RateLimits | undefined): void {

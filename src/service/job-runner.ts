@@ -1,6 +1,7 @@
 import type { SeedingPolicy } from '../config/chilly-config.js';
 import { type ChillyError, isChillyError, toChillyError } from '../domain/errors.js';
 import type { Job, JobError, JobSeedingPolicy, TrackerEdits } from '../domain/job.js';
+import type { RateLimits } from '../domain/rate-limits.js';
 import type { Downloader } from '../downloaders/downloader.js';
 import type { TorrentSource } from '../downloaders/torrent-source.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
@@ -30,6 +31,8 @@ export interface JobRunnerOptions {
   trackerEdits?: (id: string) => TrackerEdits;
   /** A job's own seeding policy, over `seedingPolicy`. */
   seedingPolicyOf?: (id: string) => JobSeedingPolicy | undefined;
+  /** A job's own speed limits, handed to the engine at every start. */
+  jobRateLimits?: (id: string) => RateLimits | undefined;
 }
 
 /**
@@ -70,9 +73,11 @@ export class JobRunner {
   private readonly warn: (message: string, cause?: unknown) => void;
   private readonly isClosed: () => boolean;
   private readonly trackerEdits: ((id: string) => TrackerEdits) | undefined;
+  private readonly jobRateLimits: ((id: string) => RateLimits | undefined) | undefined;
 
   constructor(options: JobRunnerOptions) {
     this.trackerEdits = options.trackerEdits;
+    this.jobRateLimits = options.jobRateLimits;
     this.jobs = options.jobs;
     this.downloader = options.downloader;
     this.maxActive = options.maxActive;
@@ -211,6 +216,7 @@ export class JobRunner {
       }
       const resume = this.live.usableResume(stored);
       const trackers = job.sourceType === 'torrent' ? this.trackerEdits?.(job.id) : undefined;
+      const rateLimits = this.jobRateLimits?.(job.id);
       const started = this.downloader.start(
         {
           id: job.id,
@@ -226,6 +232,7 @@ export class JobRunner {
           ...(job.selectedFiles === undefined ? {} : { selectedFiles: job.selectedFiles }),
           sequential: job.sequential,
           ...(trackers === undefined ? {} : { trackers }),
+          ...(rateLimits === undefined ? {} : { rateLimits }),
         },
       );
       this.starting.set(job.id, started);

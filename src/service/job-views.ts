@@ -1,4 +1,5 @@
 import type { Job, JobMoveProgress, JobMovie, JobSeeding, JobSubtitle } from '../domain/job.js';
+import type { RateLimits } from '../domain/rate-limits.js';
 import type { JobsRepository, StoredJob } from '../storage/jobs-repository.js';
 import { jobSubtitles } from './job-subtitles.js';
 import type { LiveJobs } from './live-jobs.js';
@@ -20,6 +21,8 @@ export class JobViews {
     private readonly move: (id: string) => JobMoveProgress | undefined = () => undefined,
     /** The job's subtitles (`Job.subtitles`): its subtitle files, and the tracks inside its video. */
     private readonly subtitles: (job: Job) => JobSubtitle[] = (job) => jobSubtitles(job.files ?? []),
+    /** The job's own speed limits (`Job.rateLimits`). */
+    private readonly rateLimits: (id: string) => RateLimits | undefined = () => undefined,
   ) {}
 
   view(stored: StoredJob): Job {
@@ -33,7 +36,9 @@ export class JobViews {
           : shown;
     const withMove = moving === undefined ? base : { ...base, move: moving };
     const subtitles = withMove.files === undefined ? [] : this.subtitles(withMove);
-    const job = subtitles.length === 0 ? withMove : { ...withMove, subtitles };
+    const withSubtitles = subtitles.length === 0 ? withMove : { ...withMove, subtitles };
+    const limits = this.rateLimits(stored.job.id);
+    const job = limits === undefined ? withSubtitles : { ...withSubtitles, rateLimits: limits };
     if (this.movies === undefined) return job;
     let movie: JobMovie | null = null;
     try {

@@ -189,4 +189,12 @@ export const MIGRATIONS: readonly string[] = [
     minutes  INTEGER CHECK (minutes IS NULL OR minutes >= 0)
   ) STRICT;
   `,
+  // 11: a job's own speed limits (PUT /download/limits), in bytes per second; 0: none.
+  `
+  CREATE TABLE job_rate_limits (
+    job_id    TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    download  INTEGER NOT NULL CHECK (download >= 0),
+    upload    INTEGER NOT NULL CHECK (upload >= 0)
+  ) STRICT;
+  `,
 ];

@@ -34,3 +34,31 @@ export class RateLimitsRepository {
 function isLimit(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
+
+/** Each job's own speed limits (PUT /download/limits); a job without a row has none. */
+export class JobRateLimitsRepository {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  get(jobId: string): RateLimits | undefined {
+    const row = this.db
+      .prepare<[string], { download: number; upload: number }>(
+        'SELECT download, upload FROM job_rate_limits WHERE job_id = ?',
+      )
+      .get(jobId);
+    return row === undefined ? undefined : { downloadBytesPerSecond: row.download, uploadBytesPerSecond: row.upload };
+  }
+
+  /** Keeps the job's limits; both 0 removes them. */
+  set(jobId: string, limits: RateLimits): void {
+    if (limits.downloadBytesPerSecond === 0 && limits.uploadBytesPerSecond === 0) {
+      this.db.prepare('DELETE FROM job_rate_limits WHERE job_id = ?').run(jobId);
+      return;
+    }
+    this.db
+      .prepare(
+        `INSERT INTO job_rate_limits (job_id, download, upload) VALUES (?, ?, ?)
+         ON CONFLICT (job_id) DO UPDATE SET download = excluded.download, upload = excluded.upload`,
+      )
+      .run(jobId, limits.downloadBytesPerSecond, limits.uploadBytesPerSecond);
+  }
+}

@@ -71,3 +71,55 @@ test('a global download limit holds for one job and for two sharing it, changes 
     await work.cleanup();
   }
 });
+
+test("each job's own limit holds under the global one, changes live, and is kept", async () => {
+  const work = await tempDir();
+  const swarms: LoopbackSwarm[] = [];
+  const open = () =>
+    DownloadService.open({
+      database: openDatabase(path.join(work.dir, 'chilly.db')),
+      downloader: new WebTorrentDownloader({ mediaRoot: path.join(work.dir, 'media'), network: 'loopback' }),
+      persistIntervalMs: 200,
+    });
+  let service = await open();
+  try {
+    for (const name of ['Own.Limit.One.1952.mkv', 'Own.Limit.Two.1953.mkv']) {
+      swarms.push(
+        await createLoopbackSwarm({
+          name,
+          files: [{ path: name, size: 96 * MiB }],
+          workDir: path.join(work.dir, name),
+        }),
+      );
+    }
+    const [one, two] = swarms as [LoopbackSwarm, LoopbackSwarm];
+    await service.add({ id: 'one', sourceType: 'torrent', sourceUrn: one.magnetURI });
+    await service.add({ id: 'two', sourceType: 'torrent', sourceUrn: two.magnetURI });
+    // Set while they run (no restart); the global limit stays off.
+    await service.setJobRateLimits('one', { downloadBytesPerSecond: 2 * MiB, uploadBytesPerSecond: 0 });
+    await service.setJobRateLimits('two', { downloadBytesPerSecond: 1 * MiB, uploadBytesPerSecond: 0 });
+    await waitUntil(() => service.get('two').progress.bytesDone > 0, { what: 'data flowing' });
+    const [rateOne, rateTwo] = await Promise.all([measuredRate(service, ['one']), measuredRate(service, ['two'])]);
+    console.log(
+      `per-job limits 2.00 and 1.00 MiB/s: ${(rateOne / MiB).toFixed(2)} and ${(rateTwo / MiB).toFixed(2)} MiB/s`,
+    );
+    assert.ok(Math.abs(rateOne - 2 * MiB) <= 0.2 * 2 * MiB, `one: ${(rateOne / MiB).toFixed(2)} MiB/s`);
+    assert.ok(Math.abs(rateTwo - 1 * MiB) <= 0.2 * 1 * MiB, `two: ${(rateTwo / MiB).toFixed(2)} MiB/s`);
+    assert.deepEqual(service.get('one').rateLimits, { downloadBytesPerSecond: 2 * MiB, uploadBytesPerSecond: 0 });
+    await assert.rejects(service.setJobRateLimits('one', { downloadBytesPerSecond: -1, uploadBytesPerSecond: 0 }), {
+      code: 'validation_failed',
+    });
+
+    await service.close();
+    service = await open();
+    assert.deepEqual(service.get('two').rateLimits, { downloadBytesPerSecond: 1 * MiB, uploadBytesPerSecond: 0 });
+    await waitUntil(() => service.get('two').status === 'downloading', { what: 'restarted' });
+    const again = await measuredRate(service, ['two']);
+    console.log(`per-job limit 1.00 MiB/s after a restart: ${(again / MiB).toFixed(2)} MiB/s`);
+    assert.ok(Math.abs(again - 1 * MiB) <= 0.2 * 1 * MiB, `after restart: ${(again / MiB).toFixed(2)} MiB/s`);
+  } finally {
+    await service.close();
+    for (const swarm of swarms) await swarm.close();
+    await work.cleanup();
+  }
+});

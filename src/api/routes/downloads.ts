@@ -115,6 +115,15 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
     (request) => service.moveInQueue(request.body.id, request.body.move),
   );
 
+  app.put<{ Body: { id: string; downloadBytesPerSecond: number; uploadBytesPerSecond: number } }>(
+    '/download/limits',
+    { schema: routeSchema('put', '/download/limits') },
+    (request) => {
+      const { id, downloadBytesPerSecond, uploadBytesPerSecond } = request.body;
+      return service.setJobRateLimits(id, { downloadBytesPerSecond, uploadBytesPerSecond });
+    },
+  );
+
   app.put<{ Body: { id: string; ratio: number | null; minutes: number | null } }>(
     '/download/seeding-policy',
     { schema: routeSchema('put', '/download/seeding-policy') },

@@ -200,8 +200,12 @@ export async function runCancel(ctx: CommandContext, id: string, options: Cancel
 }
 
 /** `chilly limit [--down KiB/s] [--up KiB/s]`: the speed limits in force, changed at once when given. */
-export async function runLimit(ctx: CommandContext, options: { down?: string; up?: string }): Promise<number> {
+export async function runLimit(
+  ctx: CommandContext,
+  options: { down?: string; up?: string; job?: string },
+): Promise<number> {
   const api = await connect(ctx.config());
+  if (options.job !== undefined) return runJobLimit(ctx, api, options.job, options);
   let limits = await api.call(api.client.GET('/settings/limits'));
   if (options.down !== undefined || options.up !== undefined) {
     const kib = (flag: string, value: string | undefined, current: number): number =>
@@ -221,6 +225,42 @@ export async function runLimit(ctx: CommandContext, options: { down?: string; up
     println(
       ctx.io.stdout,
       `download ${show(limits.downloadBytesPerSecond)}, upload ${show(limits.uploadBytesPerSecond)}`,
+    );
+  }
+  return EXIT.ok;
+}
+
+/** `chilly limit --job <id> [--down KiB/s] [--up KiB/s]`: one download's own limits. */
+async function runJobLimit(
+  ctx: CommandContext,
+  api: Awaited<ReturnType<typeof connect>>,
+  id: string,
+  options: { down?: string; up?: string },
+): Promise<number> {
+  let job = await api.call(api.client.GET('/download/status/{id}', { params: { path: { id } } }));
+  if (options.down !== undefined || options.up !== undefined) {
+    const current = job.rateLimits ?? { downloadBytesPerSecond: 0, uploadBytesPerSecond: 0 };
+    const kib = (flag: string, value: string | undefined, now: number): number =>
+      value === undefined ? now : parseNonNegative(flag, value) * 1024;
+    job = await api.call(
+      api.client.PUT('/download/limits', {
+        body: {
+          id,
+          downloadBytesPerSecond: kib('--down', options.down, current.downloadBytesPerSecond),
+          uploadBytesPerSecond: kib('--up', options.up, current.uploadBytesPerSecond),
+        },
+      }),
+    );
+  }
+  const limits = job.rateLimits ?? { downloadBytesPerSecond: 0, uploadBytesPerSecond: 0 };
+  if (ctx.json) printJson(ctx.io.stdout, limits);
+  else {
+    const show = (bytes: number) => (bytes === 0 ? 'no limit of its own' : formatSpeed(bytes));
+    println(
+      ctx.io.stdout,
+      terminalSafe(
+        `${job.id}: download ${show(limits.downloadBytesPerSecond)}, upload ${show(limits.uploadBytesPerSecond)}`,
+      ),
     );
   }
   return EXIT.ok;

@@ -48,6 +48,7 @@ import { peerList } from './peer-list.js';
 import { applySelection, selectedFilesDone } from './piece-selection.js';
 import { TorrentRangeWaiter } from './range-waiter.js';
 import { progressOf } from './torrent-progress.js';
+import { TorrentRateLimiter } from './torrent-rate-limiter.js';
 import { sameTrackerUrl, TorrentTrackers } from './tracker-list.js';
 
 type EngineModule = typeof import('../../engine/bittorrent-engine.js');
@@ -117,6 +118,10 @@ interface JobRecord {
   trackerEdits: TrackerEdits;
   /** The running torrent's trackers (src/downloaders/webtorrent/tracker-list.ts). */
   trackers: TorrentTrackers | undefined;
+  /** This job's own speed limits (0: none). */
+  rateLimits: RateLimits;
+  /** The running torrent's limiters, which its peers' data passes through (see torrent-rate-limiter.ts). */
+  limiters: { down: TorrentRateLimiter; up: TorrentRateLimiter } | undefined;
 }
 
 /** Statuses of a job that is fetching data (it holds disk space it has not written yet). */
@@ -302,6 +307,8 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         queue: Promise.resolve(),
         trackerEdits: options.trackers ?? { added: [], removed: [] },
         trackers: undefined,
+        rateLimits: options.rateLimits ?? { downloadBytesPerSecond: 0, uploadBytesPerSecond: 0 },
+        limiters: undefined,
       };
       record.job.sequential = record.sequential;
       if (selection !== undefined) record.job.selectedFiles = [...selection].sort((a, b) => a - b);
@@ -515,6 +522,20 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     if (this.client !== undefined) applyRateLimits(this.client, this.rateLimits);
   }
 
+  /** One job's own speed limits (0: none), at once while it runs, and for its next start. */
+  setJobRateLimits(id: string, limits: RateLimits): void {
+    const record = this.records.get(id);
+    if (record === undefined) throw new ChillyError('job_not_found', `No job with id ${JSON.stringify(id)}.`);
+    for (const value of [limits.downloadBytesPerSecond, limits.uploadBytesPerSecond]) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new ChillyError('validation_failed', 'Speed limits are whole numbers of bytes per second, 0 for none.');
+      }
+    }
+    record.rateLimits = { ...limits };
+    record.limiters?.down.setRate(limits.downloadBytesPerSecond);
+    record.limiters?.up.setRate(limits.uploadBytesPerSecond);
+  }
+
   /** Hands the job to the engine, from its resume state when there is one. */
   private attach(record: JobRecord): void {
     const torrentId =
@@ -550,6 +571,12 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     // Before the engine first announces: trackers the user removed are never contacted.
     torrent.once('infoHash', () => TorrentTrackers.filterBeforeStart(torrent, removed));
     record.trackers = new TorrentTrackers(torrent, () => new Set(record.trackerEdits.added));
+    record.limiters = {
+      down: new TorrentRateLimiter(record.rateLimits.downloadBytesPerSecond),
+      up: new TorrentRateLimiter(record.rateLimits.uploadBytesPerSecond),
+    };
+    // Read by the patched engine's peer pipes (patches/webtorrent+2.8.5.patch).
+    (torrent as unknown as { rateLimiters: unknown }).rateLimiters = record.limiters;
     record.torrent = torrent;
     record.received = 0;
     record.lastDataAt = Date.now();
@@ -596,6 +623,9 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     record.resume = captureResumeState(torrent) ?? record.resume;
     record.trackers?.close();
     record.trackers = undefined;
+    record.limiters?.down.destroy();
+    record.limiters?.up.destroy();
+    record.limiters = undefined;
     record.torrent = undefined;
     record.store = undefined;
     record.job.progress = { ...record.job.progress, downloadSpeed: 0, uploadSpeed: 0, peers: 0, etaSeconds: null };
