@@ -62,7 +62,7 @@ import {
   utf8Length,
   validYear,
 } from './library-names.js';
-import { movieNfo } from './movie-nfo.js';
+import { type MovieNfoInput, movieNfo } from './movie-nfo.js';
 
 /** The record of what Chilly placed in a movie folder. */
 export const MANIFEST_NAME = '.chilly-library.json';
@@ -112,15 +112,8 @@ export interface LibraryPlacement {
   files: LibraryPlacedFile[];
 }
 
-export interface LibraryMovie {
-  title: string;
-  year?: number | null;
-  tmdbId?: number | null;
-  imdbId?: string | null;
-  plot?: string | null;
-  runtimeMinutes?: number | null;
-  genres?: readonly string[] | null;
-}
+/** The film an entry is for: what its folder is named after and its movie.nfo says. */
+export type LibraryMovie = MovieNfoInput;
 
 export interface LibrarySubtitleInput {
   /** Absolute path of the subtitle file (in the job's folder, or a downloaded one). */
@@ -478,13 +471,14 @@ async function writeSmall(
   return lstat(dir.at(name));
 }
 
+/** A new file under `name` in `dir`: never one that exists, never through a symbolic link. */
+function createNew(dir: Dir, name: string): Promise<FileHandle> {
+  return open(dir.at(name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, LIBRARY_MODES.file);
+}
+
 async function writeTemporary(dir: Dir, name: string, bytes: Uint8Array): Promise<string> {
   const temporary = partialName(name);
-  const handle = await open(
-    dir.at(temporary),
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
-    LIBRARY_MODES.file,
-  );
+  const handle = await createNew(dir, temporary);
   let done = false;
   try {
     await handle.writeFile(bytes);
@@ -635,11 +629,7 @@ async function copyVideo(
 ): Promise<void> {
   const temporary = partialName(name);
   const total = source.stats.size;
-  const out = await open(
-    dir.at(temporary),
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
-    LIBRARY_MODES.file,
-  );
+  const out = await createNew(dir, temporary);
   let done = false;
   try {
     await out.chmod(LIBRARY_MODES.file);

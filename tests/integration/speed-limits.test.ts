@@ -25,27 +25,32 @@ async function measuredRate(service: DownloadService, ids: readonly string[]): P
   return ((done() - before) * 1000) / (Date.now() - started);
 }
 
+/** A service on the WebTorrent engine over `dir`'s database and media folder (the same ones after a restart). */
+function openService(dir: string): Promise<DownloadService> {
+  return DownloadService.open({
+    database: openDatabase(path.join(dir, 'chilly.db')),
+    downloader: new WebTorrentDownloader({ mediaRoot: path.join(dir, 'media'), network: 'loopback' }),
+    // Progress is read from the database's view of the engine: write it often.
+    persistIntervalMs: 200,
+  });
+}
+
+/** One loopback swarm per name, each with one film of `size` bytes. */
+async function swarmsFor(dir: string, names: readonly string[], size: number): Promise<LoopbackSwarm[]> {
+  const swarms: LoopbackSwarm[] = [];
+  for (const name of names) {
+    swarms.push(await createLoopbackSwarm({ name, files: [{ path: name, size }], workDir: path.join(dir, name) }));
+  }
+  return swarms;
+}
+
 test('a global download limit holds for one job and for two sharing it, changes live, and is kept', async () => {
   const work = await tempDir();
-  const swarms: LoopbackSwarm[] = [];
-  const open = () =>
-    DownloadService.open({
-      database: openDatabase(path.join(work.dir, 'chilly.db')),
-      downloader: new WebTorrentDownloader({ mediaRoot: path.join(work.dir, 'media'), network: 'loopback' }),
-      // Progress is read from the database's view of the engine: write it often.
-      persistIntervalMs: 200,
-    });
+  let swarms: LoopbackSwarm[] = [];
+  const open = () => openService(work.dir);
   let service = await open();
   try {
-    for (const name of ['Limit.One.1950.mkv', 'Limit.Two.1951.mkv']) {
-      swarms.push(
-        await createLoopbackSwarm({
-          name,
-          files: [{ path: name, size: 64 * MiB }],
-          workDir: path.join(work.dir, name),
-        }),
-      );
-    }
+    swarms = await swarmsFor(work.dir, ['Limit.One.1950.mkv', 'Limit.Two.1951.mkv'], 64 * MiB);
     const [one, two] = swarms as [LoopbackSwarm, LoopbackSwarm];
     service.setRateLimits({ downloadBytesPerSecond: 2 * MiB, uploadBytesPerSecond: 0 });
     await service.add({ id: 'one', sourceType: 'torrent', sourceUrn: one.magnetURI });
@@ -74,24 +79,11 @@ test('a global download limit holds for one job and for two sharing it, changes 
 
 test("each job's own limit holds under the global one, changes live, and is kept", async () => {
   const work = await tempDir();
-  const swarms: LoopbackSwarm[] = [];
-  const open = () =>
-    DownloadService.open({
-      database: openDatabase(path.join(work.dir, 'chilly.db')),
-      downloader: new WebTorrentDownloader({ mediaRoot: path.join(work.dir, 'media'), network: 'loopback' }),
-      persistIntervalMs: 200,
-    });
+  let swarms: LoopbackSwarm[] = [];
+  const open = () => openService(work.dir);
   let service = await open();
   try {
-    for (const name of ['Own.Limit.One.1952.mkv', 'Own.Limit.Two.1953.mkv']) {
-      swarms.push(
-        await createLoopbackSwarm({
-          name,
-          files: [{ path: name, size: 96 * MiB }],
-          workDir: path.join(work.dir, name),
-        }),
-      );
-    }
+    swarms = await swarmsFor(work.dir, ['Own.Limit.One.1952.mkv', 'Own.Limit.Two.1953.mkv'], 96 * MiB);
     const [one, two] = swarms as [LoopbackSwarm, LoopbackSwarm];
     await service.add({ id: 'one', sourceType: 'torrent', sourceUrn: one.magnetURI });
     await service.add({ id: 'two', sourceType: 'torrent', sourceUrn: two.magnetURI });
