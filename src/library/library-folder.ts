@@ -688,6 +688,10 @@ async function linkOrCopyVideo(
       await unlink(dir.at(linkName)).catch(() => undefined);
       throw unsafe(`The video ${source.path} was replaced while it was being linked: refused.`);
     }
+    // A library is for media servers, which often run as another user: the film must be readable by
+    // them. A hard link is the job's file itself, so the job's copy becomes readable too (the user
+    // asked for a library; downloads stay private otherwise).
+    if ((stats.mode & 0o044) !== 0o044) await chmod(dir.at(linkName), (stats.mode & 0o7777) | 0o044);
     if (linkName !== name) await finish(dir, linkName, name, replacing);
     options.onProgress?.(source.stats.size, source.stats.size);
     return { stats: await lstat(dir.at(name)), linked: true };

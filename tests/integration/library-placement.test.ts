@@ -105,6 +105,7 @@ describe('the library folder', () => {
       const linked = await stat(path.join(library, FILM, `${FILM}.mkv`));
       assert.equal(linked.ino, (await stat(jobFile)).ino, 'a hard link: no extra space used');
       assert.equal(linked.nlink, 2);
+      assert.equal(linked.mode & 0o044, 0o044, 'readable by a media server running as another user');
       assert.deepEqual((await readdir(path.join(library, FILM))).filter((name) => !name.startsWith('.')).sort(), [
         `${FILM}.en.srt`,
         `${FILM}.fr.srt`,
