@@ -584,7 +584,10 @@ export class DownloadService implements DownloadServiceApi {
 
   get(id: string): Job {
     this.assertOpen();
-    return this.views.require(id);
+    const job = this.views.require(id);
+    // A look at one job checks its video for subtitle tracks inside it (announced when found).
+    this.subtitleReader.all(job, { probe: true });
+    return job;
   }
 
   async openFile(id: string, fileIndex?: number): Promise<JobFileStream> {

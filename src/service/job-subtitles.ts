@@ -74,52 +74,62 @@ export interface SubtitleSource {
 export class JobSubtitleReader {
   private readonly cache = new Map<string, string>();
   private readonly inFlight = new Map<string, Promise<string>>();
-  /** Text tracks inside finished videos, by file (path, size, time): probed once each. */
-  private readonly probed = new Map<string, EmbeddedTextTrack[]>();
+  /** Text tracks inside each job's finished video, with the file (path, size, time) they were read from. */
+  private readonly probed = new Map<string, { key: string; path: string; tracks: EmbeddedTextTrack[] }>();
   private readonly probing = new Set<string>();
+  private probes: Promise<void> = Promise.resolve();
 
   constructor(private readonly source: SubtitleSource) {}
 
   /** Every subtitle of the job: its files, then (once probed) the text tracks inside its video. */
-  all(job: Job): JobSubtitle[] {
+  all(job: Job, options: { probe?: boolean } = {}): JobSubtitle[] {
     const files = job.files ?? [];
     const own = jobSubtitles(files);
     if (job.status !== 'completed' || files.length === 0) return own;
     const video = mainFileIndex(files);
     const file = files[video];
+    if (file === undefined || !isVideoFile(file.path)) return own;
+    // Lists show what is known; only a look at one job (or a read of its subtitles) checks the file
+    // and starts a probe, so a page of hundreds of jobs never stats or spawns anything.
+    if (options.probe === true) this.probeIfChanged(job, video);
+    const known = this.probed.get(job.id);
+    if (known === undefined || known.path !== file.path) return own;
+    return [...own, ...embeddedSubtitles(known.tracks, video, file.path, own.length)];
+  }
+
+  /** Probes the job's video unless it was probed as it is now (same size and time). */
+  private probeIfChanged(job: Job, video: number): void {
     const where = this.source.localPath(job, video);
-    if (file === undefined || where === undefined || !isVideoFile(file.path)) return own;
+    const file = job.files?.[video];
+    if (where === undefined || file === undefined) return;
     let key: string;
     try {
       const stats = statSync(where);
       key = `${where}\0${stats.size}\0${stats.mtimeMs}`;
     } catch {
-      return own;
+      return;
     }
-    const tracks = this.probed.get(key);
-    if (tracks === undefined) {
-      this.probe(job.id, key, where);
-      return own;
-    }
-    return [...own, ...embeddedSubtitles(tracks, video, file.path, own.length)];
-  }
-
-  private probe(id: string, key: string, file: string): void {
-    if (this.probing.has(key)) return;
+    if (this.probed.get(job.id)?.key === key || this.probing.has(key)) return;
     this.probing.add(key);
-    probeTextTracks(file)
-      .then((tracks) => {
-        this.probed.set(key, tracks);
-        if (tracks.length > 0) this.source.changed(id);
-      })
-      .catch(() => this.probed.set(key, []))
+    // One probe at a time: ffprobe runs are cheap, but spawning many at once stalls the event loop.
+    this.probes = this.probes
+      .then(() => probeTextTracks(where))
+      .then(
+        (tracks) => {
+          this.probed.set(job.id, { key, path: file.path, tracks });
+          if (tracks.length > 0) this.source.changed(job.id);
+        },
+        () => {
+          this.probed.set(job.id, { key, path: file.path, tracks: [] });
+        },
+      )
       .finally(() => this.probing.delete(key));
   }
 
   /** Subtitle `n` of job `id` as WebVTT; waits (at most `timeoutMs`) for its pieces when not on disk yet. */
   async webVtt(id: string, n: number, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
     const job = this.source.get(id);
-    const subtitle = this.all(job).find((candidate) => candidate.n === n);
+    const subtitle = this.all(job, { probe: true }).find((candidate) => candidate.n === n);
     if (subtitle === undefined) {
       throw new ChillyError(
         'subtitle_not_found',

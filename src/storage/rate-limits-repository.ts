@@ -37,14 +37,17 @@ function isLimit(value: unknown): value is number {
 
 /** Each job's own speed limits (PUT /download/limits); a job without a row has none. */
 export class JobRateLimitsRepository {
-  constructor(private readonly db: SqliteDatabase) {}
+  /** Read for every job in every list: prepared once. */
+  private readonly byJob;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.byJob = db.prepare<[string], { download: number; upload: number }>(
+      'SELECT download, upload FROM job_rate_limits WHERE job_id = ?',
+    );
+  }
 
   get(jobId: string): RateLimits | undefined {
-    const row = this.db
-      .prepare<[string], { download: number; upload: number }>(
-        'SELECT download, upload FROM job_rate_limits WHERE job_id = ?',
-      )
-      .get(jobId);
+    const row = this.byJob.get(jobId);
     return row === undefined ? undefined : { downloadBytesPerSecond: row.download, uploadBytesPerSecond: row.upload };
   }
 

@@ -6,14 +6,17 @@ import type { JobSeedingPolicy } from '../domain/job.js';
 import type { SqliteDatabase } from './database.js';
 
 export class SeedingPoliciesRepository {
-  constructor(private readonly db: SqliteDatabase) {}
+  /** Read for every completed job in every list: prepared once. */
+  private readonly byJob;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.byJob = db.prepare<[string], { ratio: number | null; minutes: number | null }>(
+      'SELECT ratio, minutes FROM job_seeding_policies WHERE job_id = ?',
+    );
+  }
 
   get(jobId: string): JobSeedingPolicy | undefined {
-    const row = this.db
-      .prepare<[string], { ratio: number | null; minutes: number | null }>(
-        'SELECT ratio, minutes FROM job_seeding_policies WHERE job_id = ?',
-      )
-      .get(jobId);
+    const row = this.byJob.get(jobId);
     return row === undefined ? undefined : { ratio: row.ratio, minutes: row.minutes };
   }
 
