@@ -123,7 +123,9 @@ export class JobTrackerLists {
     }
     for (const url of toAdd) {
       removed.delete(key(url));
-      if (!own.has(key(url))) added.set(key(url), url);
+      // Kept as the user's even when the torrent seems to name it: the .torrent stored after a
+      // magnet's metadata arrives is the engine's, with the trackers added so far in its list.
+      added.set(key(url), url);
     }
     if (added.size > MAX_ADDED_TRACKERS) {
       throw new ChillyError('validation_failed', `At most ${MAX_ADDED_TRACKERS} added trackers per download.`);
