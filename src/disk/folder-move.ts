@@ -105,7 +105,8 @@ export async function abandonCopy(to: string): Promise<void> {
   await rm(temporary, { recursive: stats.isDirectory(), force: true });
 }
 
-async function exists(target: string): Promise<boolean> {
+/** Whether anything (a link too) is at `target`; other errors than ENOENT are thrown. */
+export async function exists(target: string): Promise<boolean> {
   try {
     await lstat(target);
     return true;

@@ -11,7 +11,7 @@
  */
 import { lstat, mkdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { abandonCopy, moveFolder } from '../disk/folder-move.js';
+import { abandonCopy, exists, moveFolder } from '../disk/folder-move.js';
 import { ChillyError } from '../domain/errors.js';
 import type { Job, JobMoveProgress, JobStatus, SourceType } from '../domain/job.js';
 import type { JobEventType } from '../domain/job-event.js';
@@ -271,14 +271,4 @@ async function realRoots(roots: readonly string[]): Promise<string[]> {
     }
   }
   return real;
-}
-
-async function exists(target: string): Promise<boolean> {
-  try {
-    await lstat(target);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
 }
