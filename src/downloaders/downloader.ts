@@ -204,10 +204,17 @@ export interface Downloader extends EventEmitter<DownloaderEvents> {
   setTrackers?(id: string, edits: TrackerEdits): void;
   /** The peers a running job is connected to (undefined for a job it does not run). */
   peers?(id: string): JobPeer[] | undefined;
+  /**
+   * Has the engine check every piece of a job it runs (or holds paused) on disk again, with its own
+   * recheck, keeping the job (for engines that keep their torrents: qBittorrent, Transmission). The
+   * job shows `verifying` meanwhile, then goes on; a complete one reports `completed` again. Without
+   * it the service rechecks by restarting the job without resume data.
+   */
+  recheck?(id: string): Promise<void>;
   /** Limits the speed of all downloads and all uploads together (0: no limit), at once. */
-  setRateLimits?(limits: RateLimits): void;
+  setRateLimits?(limits: RateLimits): void | Promise<void>;
   /** Limits one running job's speeds (0: no limit), at once; under the global limits. */
-  setJobRateLimits?(id: string, limits: RateLimits): void;
+  setJobRateLimits?(id: string, limits: RateLimits): void | Promise<void>;
   /** Whether an engine in another process answers (for the settings page); absent for embedded ones. */
   engineStatus?(): { ok: boolean; detail: string };
   /** Stops every job and releases every socket, timer and file handle. Idempotent. */

@@ -112,7 +112,7 @@ export interface DownloadServiceApi {
   /** The speed limits in force, in bytes per second (0: none). */
   rateLimits(): RateLimits;
   /** Changes the speed limits at once and keeps them (`capability_unsupported` for an engine that cannot). */
-  setRateLimits(limits: RateLimits): RateLimits;
+  setRateLimits(limits: RateLimits): Promise<RateLimits>;
   /** One job's own speed limits (bytes per second, 0: none), at once and kept; under the global limits. */
   setJobRateLimits(id: string, limits: RateLimits): Promise<Job>;
   /** Stops a completed job's upload now (false), or starts it again under the seeding policy (true). */

@@ -18,7 +18,7 @@ import {
 import type { JobEvent, JobEventType } from '../domain/job-event.js';
 import { disambiguatedJobId, jobIdFromName } from '../domain/job-id.js';
 import { assertTransition, type Command } from '../domain/job-state-machine.js';
-import type { RateLimits } from '../domain/rate-limits.js';
+import { checkedRateLimits, type RateLimits } from '../domain/rate-limits.js';
 import { assertCapability, type Downloader } from '../downloaders/downloader.js';
 import { resolveHttpSource } from '../downloaders/http/http-source.js';
 import { newJobFromSource, resolveTorrentSource, type TorrentSource } from '../downloaders/torrent-source.js';
@@ -217,7 +217,10 @@ export class DownloadService implements DownloadServiceApi {
   static async open(options: DownloadServiceOptions): Promise<DownloadService> {
     const service = new DownloadService(options.database, options.downloader, options);
     service.runner.listen();
-    service.applyRateLimits(service.limits.get() ?? options.rateLimits);
+    // An external engine that does not answer yet gets them when it does (its driver keeps them).
+    service.applyRateLimits(service.limits.get() ?? options.rateLimits).catch((error: unknown) => {
+      service.warn('The engine did not take the speed limits yet.', error);
+    });
     await service.restore();
     service.runner.pump().catch((error: unknown) => {
       service.warn('Starting the queued jobs failed.', error);
@@ -415,12 +418,17 @@ export class DownloadService implements DownloadServiceApi {
     return this.limits.get() ?? this.startLimits;
   }
 
-  /** Changes the speed limits at once, and keeps them for the next start. */
-  setRateLimits(limits: RateLimits): RateLimits {
+  /**
+   * Changes the speed limits at once, and keeps them for the next start. Resolves once the engine
+   * has them; an external engine that does not answer rejects with `engine_unreachable`, and gets
+   * the kept limits when it answers again.
+   */
+  async setRateLimits(limits: RateLimits): Promise<RateLimits> {
     this.assertOpen();
     assertCapability(this.driverOf('torrent'), 'rateLimits');
-    this.applyRateLimits(limits);
-    this.limits.set(limits);
+    const checked = checkedRateLimits(limits);
+    this.limits.set(checked);
+    await this.applyRateLimits(checked);
     return this.rateLimits();
   }
 
@@ -431,15 +439,7 @@ export class DownloadService implements DownloadServiceApi {
       const stored = this.jobs.require(id);
       const driver = this.driverOf(stored.job.sourceType);
       assertCapability(driver, 'rateLimits');
-      for (const value of [limits?.downloadBytesPerSecond, limits?.uploadBytesPerSecond]) {
-        if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-          throw new ChillyError('validation_failed', 'Speed limits are whole numbers of bytes per second, 0 for none.');
-        }
-      }
-      const checked = {
-        downloadBytesPerSecond: limits.downloadBytesPerSecond,
-        uploadBytesPerSecond: limits.uploadBytesPerSecond,
-      };
+      const checked = checkedRateLimits(limits);
       if (driver.setJobRateLimits === undefined) {
         throw new ChillyError(
           'capability_unsupported',
@@ -447,15 +447,15 @@ export class DownloadService implements DownloadServiceApi {
         );
       }
       this.jobLimits.set(id, checked);
-      if (this.runner.isRunning(id)) driver.setJobRateLimits(id, checked);
+      if (this.runner.isRunning(id)) await driver.setJobRateLimits(id, checked);
       return this.settle(id, 'updated');
     });
   }
 
-  private applyRateLimits(limits: RateLimits | undefined): void {
+  private async applyRateLimits(limits: RateLimits | undefined): Promise<void> {
     const engine = this.driverOf('torrent');
     if (limits === undefined || !engine.capabilities.rateLimits) return;
-    engine.setRateLimits?.(limits);
+    await engine.setRateLimits?.(limits);
   }
 
   /**
@@ -475,7 +475,16 @@ export class DownloadService implements DownloadServiceApi {
           `Job ${JSON.stringify(id)} is ${status}: there is nothing to check yet.`,
         );
       }
-      assertCapability(this.driverOf(stored.job.sourceType), 'recheck');
+      const driver = this.driverOf(stored.job.sourceType);
+      assertCapability(driver, 'recheck');
+      if (driver.recheck !== undefined && driver.get(id) !== undefined) {
+        // The engine checks its own data (qBittorrent, Transmission): the job stays where it is, and
+        // shows `verifying` while it downloads (a paused job stays paused; a completed one completes
+        // again when the engine is done).
+        await driver.recheck(id);
+        this.runner.rechecking(id, driver.get(id));
+        return this.settle(id, 'updated');
+      }
       if (this.runner.isRunning(id) || this.runner.holds(id))
         await this.runner.release(id, stored, { keepResume: false });
       // Without resume data the engine reads and hashes every piece before it goes on.

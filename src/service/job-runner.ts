@@ -162,6 +162,21 @@ export class JobRunner {
     await this.letGo(id);
   }
 
+  /**
+   * The engine has been asked to check a job's data in place (an external engine's own recheck):
+   * the job keeps its torrent there. A completed one is downloading again (shown `verifying` while
+   * the engine checks) and completes, and seeds, again when the engine says so; others go on as
+   * they were (a paused one stays paused).
+   */
+  rechecking(id: string, live: Job | undefined): void {
+    const stored = this.jobs.get(id);
+    if (stored === undefined || this.statuses.shown(stored.job).status !== 'completed') return;
+    this.seeding.forget(id);
+    this.active.add(id);
+    if (live !== undefined) this.live.update(live);
+    this.statuses.record(id, 'downloading', undefined);
+  }
+
   /** A running job gives up its slot: its progress is saved, and its resume data when asked. */
   private async leaveSlot(id: string, stored: StoredJob, options: { keepResume: boolean }): Promise<void> {
     await this.starting.get(id)?.catch(() => undefined);

@@ -5,6 +5,8 @@
  * torrents along, takes it down, or removes a torrent "in the engine's own interface".
  */
 import { ChillyError } from '../../src/domain/errors.js';
+import type { JobPeer } from '../../src/domain/job.js';
+import type { RateLimits } from '../../src/domain/rate-limits.js';
 import type {
   EngineAdapter,
   EngineAddRequest,
@@ -133,6 +135,27 @@ export class FakeEngineAdapter implements EngineAdapter {
     this.#reachable(`sequential ${infoHash} ${sequential}`);
     const entry = this.torrents.get(infoHash);
     if (entry !== undefined) entry.sequential = sequential;
+  }
+
+  async recheck(infoHash: string): Promise<void> {
+    this.#reachable(`recheck ${infoHash}`);
+    this.#set(infoHash, { status: 'verifying' });
+  }
+
+  async setRateLimits(limits: RateLimits): Promise<void> {
+    this.#reachable(`limits ${limits.downloadBytesPerSecond} ${limits.uploadBytesPerSecond}`);
+  }
+
+  async setTorrentRateLimits(infoHash: string, limits: RateLimits): Promise<void> {
+    this.#reachable(`limits ${infoHash} ${limits.downloadBytesPerSecond} ${limits.uploadBytesPerSecond}`);
+  }
+
+  /** The peers `peers()` answers for a torrent (none by default). */
+  readonly peerLists = new Map<string, JobPeer[]>();
+
+  async peers(infoHash: string): Promise<JobPeer[]> {
+    this.#reachable(`peers ${infoHash}`);
+    return structuredClone(this.peerLists.get(infoHash) ?? []);
   }
 
   async close(): Promise<void> {

@@ -187,6 +187,24 @@ for (const engine of ENGINES) {
         for (const file of film.files) {
           assert.equal(await sha256File(path.join(done.savePath ?? '', file.path)), file.sha256, file.path);
         }
+        // The everyday controls through the API reach the engine's own: a recheck keeps the job in
+        // the engine and completes it again; the global speed limits are the engine's.
+        const rechecked = await call('POST', '/download/recheck', { id });
+        assert.equal(rechecked.status, 200, JSON.stringify(rechecked.body));
+        assert.equal((rechecked.body as Job).status, 'verifying');
+        await waitUntil(async () => (await job(id)).status === 'completed', {
+          timeoutMs: 60_000,
+          what: 'completed again after the recheck',
+        });
+        assert.ok(await engineTorrent(film.infoHash), 'the torrent stayed in the engine');
+        const limited = await call('PUT', '/settings/limits', {
+          downloadBytesPerSecond: 500 * KiB,
+          uploadBytesPerSecond: 0,
+        });
+        assert.equal(limited.status, 200, JSON.stringify(limited.body));
+        assert.deepEqual(limited.body, { downloadBytesPerSecond: 500 * KiB, uploadBytesPerSecond: 0 });
+        const unlimited = await call('PUT', '/settings/limits', { downloadBytesPerSecond: 0, uploadBytesPerSecond: 0 });
+        assert.equal(unlimited.status, 200, JSON.stringify(unlimited.body));
         const cancelled = await call('POST', '/download/cancel', { id, keepData: false });
         assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
         await waitUntil(() => !existsSync(path.join(done.savePath ?? '', film.files[0]?.path ?? '')), {

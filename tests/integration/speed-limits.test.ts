@@ -52,7 +52,7 @@ test('a global download limit holds for one job and for two sharing it, changes 
   try {
     swarms = await swarmsFor(work.dir, ['Limit.One.1950.mkv', 'Limit.Two.1951.mkv'], 64 * MiB);
     const [one, two] = swarms as [LoopbackSwarm, LoopbackSwarm];
-    service.setRateLimits({ downloadBytesPerSecond: 2 * MiB, uploadBytesPerSecond: 0 });
+    await service.setRateLimits({ downloadBytesPerSecond: 2 * MiB, uploadBytesPerSecond: 0 });
     await service.add({ id: 'one', sourceType: 'torrent', sourceUrn: one.magnetURI });
     await waitUntil(() => service.get('one').progress.bytesDone > 0, { what: 'data flowing' });
     const single = await measuredRate(service, ['one']);
@@ -60,7 +60,7 @@ test('a global download limit holds for one job and for two sharing it, changes 
     assert.ok(Math.abs(single - 2 * MiB) <= 0.2 * 2 * MiB, `${(single / MiB).toFixed(2)} MiB/s`);
 
     // Changed while it runs: two jobs share 4 MiB/s.
-    service.setRateLimits({ downloadBytesPerSecond: 4 * MiB, uploadBytesPerSecond: 0 });
+    await service.setRateLimits({ downloadBytesPerSecond: 4 * MiB, uploadBytesPerSecond: 0 });
     await service.add({ id: 'two', sourceType: 'torrent', sourceUrn: two.magnetURI });
     await waitUntil(() => service.get('two').progress.bytesDone > 0, { what: 'the second job flowing' });
     const shared = await measuredRate(service, ['one', 'two']);

@@ -8,6 +8,7 @@
  * src/webui/api/serialize/serialize_torrent.cpp (state strings, fields) and
  * src/base/bittorrent/torrentimpl.cpp `TorrentImpl::updateState()` (when each state applies).
  */
+import type { JobPeer } from '../../domain/job.js';
 import type { EngineFile, EngineSync, EngineTorrent } from '../remote/engine-adapter.js';
 
 /**
@@ -241,4 +242,44 @@ export function applyQBittorrentMainData(
   }
   const torrents = changed.map((hash) => normalizeQBittorrentTorrent(hash, next.get(hash) ?? {}));
   return { table: next, sync: { full: false, torrents, removed } };
+}
+
+/** One peer as `sync/torrentPeers` sends it (keyed by `ip:port`); only the fields read here. */
+export interface QBittorrentPeerJson {
+  ip?: string;
+  port?: number;
+  client?: string;
+  dl_speed?: number;
+  up_speed?: number;
+  progress?: number;
+  /**
+   * uTorrent-style letters, space-separated (src/webui/api/synccontroller.cpp, PeerInfo::flags):
+   * `D` downloading from it (we are interested, it does not choke us), `d` interested but choked,
+   * `K` it does not choke us but we are not interested, `U`/`u` it is interested in us (unchoked or
+   * choked by us), `I` incoming connection.
+   */
+  flags?: string;
+}
+
+/** The peers of `sync/torrentPeers` (its `peers` object) as `JobPeer`s; I2P peers (no ip) are left out. */
+export function normalizeQBittorrentPeers(peers: Readonly<Record<string, QBittorrentPeerJson>>): JobPeer[] {
+  const out: JobPeer[] = [];
+  for (const [key, peer] of Object.entries(peers)) {
+    const ip = peer.ip;
+    if (ip === undefined || ip === '') continue;
+    const flags = new Set((peer.flags ?? '').replace(/\s+/g, ''));
+    out.push({
+      address: typeof peer.port === 'number' ? (ip.includes(':') ? `[${ip}]:${peer.port}` : `${ip}:${peer.port}`) : key,
+      client: peer.client?.trim() || 'unknown',
+      downloadSpeed: count(peer.dl_speed),
+      uploadSpeed: count(peer.up_speed),
+      progress: Math.min(1, Math.max(0, peer.progress ?? 0)),
+      incoming: flags.has('I'),
+      // It sends to us only with `D` (downloading) or `K` (unchoked, not interested).
+      choked: !flags.has('D') && !flags.has('K'),
+      interested: flags.has('D') || flags.has('d'),
+      peerInterested: flags.has('U') || flags.has('u'),
+    });
+  }
+  return out;
 }

@@ -13,6 +13,8 @@
  */
 import { QBittorrent, type Torrent, TorrentFilePriority } from '@ctrl/qbittorrent';
 import { ChillyError } from '../../domain/errors.js';
+import type { JobPeer } from '../../domain/job.js';
+import { checkedRateLimits, type RateLimits } from '../../domain/rate-limits.js';
 import type {
   EngineAdapter,
   EngineAddRequest,
@@ -23,8 +25,10 @@ import type {
 import {
   applyQBittorrentMainData,
   normalizeQBittorrentFiles,
+  normalizeQBittorrentPeers,
   type QBittorrentFileJson,
   type QBittorrentMainDataJson,
+  type QBittorrentPeerJson,
   type QBittorrentTorrentJson,
 } from './normalize-qbittorrent.js';
 
@@ -274,6 +278,40 @@ export class QBittorrentAdapter implements EngineAdapter {
     const next = this.#toggleQueue.then(() => this.#setSequentialNow(hash, sequential));
     this.#toggleQueue = next.catch(() => undefined);
     return next;
+  }
+
+  /** `torrents/recheck`: qBittorrent checks the data (`checkingUP`/`checkingDL`), then goes on as it was. */
+  async recheck(infoHash: string): Promise<void> {
+    const hash = checkedHash(infoHash);
+    await this.#call(`recheck torrent ${hash}`, () => this.#client.recheckTorrent(hash));
+  }
+
+  /**
+   * `app/setPreferences` with `dl_limit`/`up_limit`, in bytes per second (0: none); qBittorrent keeps
+   * them in whole KiB/s (a limit under 1 KiB/s is 1 KiB/s). The alternative limits are left alone.
+   */
+  async setRateLimits(limits: RateLimits): Promise<void> {
+    const { downloadBytesPerSecond: dl_limit, uploadBytesPerSecond: up_limit } = checkedRateLimits(limits);
+    await this.#call('set its speed limits', () => this.#client.setPreferences({ dl_limit, up_limit }));
+  }
+
+  /** `torrents/setDownloadLimit` and `torrents/setUploadLimit`, bytes per second (0: none). */
+  async setTorrentRateLimits(infoHash: string, limits: RateLimits): Promise<void> {
+    const hash = checkedHash(infoHash);
+    const checked = checkedRateLimits(limits);
+    await this.#call(`limit the download speed of torrent ${hash}`, () =>
+      this.#client.setTorrentDownloadLimit(hash, checked.downloadBytesPerSecond),
+    );
+    await this.#call(`limit the upload speed of torrent ${hash}`, () =>
+      this.#client.setTorrentUploadLimit(hash, checked.uploadBytesPerSecond),
+    );
+  }
+
+  /** `sync/torrentPeers` asked for everything (rid 0): the torrent's connected peers. */
+  async peers(infoHash: string): Promise<JobPeer[]> {
+    const hash = checkedHash(infoHash);
+    const answer = await this.#call(`list the peers of torrent ${hash}`, () => this.#client.torrentPeers(hash, 0));
+    return normalizeQBittorrentPeers((answer?.peers ?? {}) as Record<string, QBittorrentPeerJson>);
   }
 
   async close(): Promise<void> {

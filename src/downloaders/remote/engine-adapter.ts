@@ -8,7 +8,8 @@
  * 5xx: worth retrying), `engine_auth_failed` (wrong user name or password: retrying will not help),
  * `download_failed` (the engine refused the request itself).
  */
-import type { JobFile, JobStatus } from '../../domain/job.js';
+import type { JobFile, JobPeer, JobStatus } from '../../domain/job.js';
+import type { RateLimits } from '../../domain/rate-limits.js';
 
 /** A torrent as the engine reports it, in our terms. Sizes in bytes, speeds in bytes per second. */
 export interface EngineTorrent {
@@ -105,6 +106,14 @@ export interface EngineAdapter {
   setWantedFiles(infoHash: string, wanted: readonly number[] | null, fileCount: number): Promise<void>;
   /** Pieces in order (plus first/last piece priority where the engine has it), or the engine's default order. */
   setSequential(infoHash: string, sequential: boolean): Promise<void>;
+  /** The engine's own "force recheck": it checks every piece of the torrent's data on disk again, then goes on. */
+  recheck(infoHash: string): Promise<void>;
+  /** The engine's global download and upload limits, in bytes per second (0: no limit). */
+  setRateLimits(limits: RateLimits): Promise<void>;
+  /** One torrent's own download and upload limits, in bytes per second (0: no limit). */
+  setTorrentRateLimits(infoHash: string, limits: RateLimits): Promise<void>;
+  /** The peers the torrent is connected to now, as the engine lists them. */
+  peers(infoHash: string): Promise<JobPeer[]>;
   /** Ends the session with the engine (signs out where it has sessions). Leaves every torrent as it is. */
   close(): Promise<void>;
 }

@@ -22,14 +22,16 @@ export function normalizeProgress(torrent: EngineTorrent): JobProgress {
 }
 
 /**
- * The status of a running job: `stalled` only once the engine has said so for `stalledAfterMs`
- * with no byte arriving (engines call a torrent stalled the moment its rate is 0), else
- * `downloading` (the engine's own queueing and checking included).
+ * The status of a running job: `verifying` while the engine checks the data on disk (a recheck, or
+ * data found at an add), `stalled` only once the engine has said so for `stalledAfterMs` with no
+ * byte arriving (engines call a torrent stalled the moment its rate is 0), else `downloading` (the
+ * engine's own queueing and a magnet's metadata fetch included, as the embedded engine shows them).
  */
 export function normalizeRunningStatus(
   torrent: EngineTorrent,
   sinceLastDataMs: number,
   stalledAfterMs: number,
-): Extract<JobStatus, 'downloading' | 'stalled'> {
+): Extract<JobStatus, 'verifying' | 'downloading' | 'stalled'> {
+  if (torrent.status === 'verifying' && torrent.hasMetadata) return 'verifying';
   return torrent.status === 'stalled' && sinceLastDataMs >= stalledAfterMs ? 'stalled' : 'downloading';
 }

@@ -11,12 +11,16 @@
  * - A torrent removed in the engine's own interface ends its job with `removed_externally`; it is
  *   never added back silently.
  * - `destroy()` stops following the engine and leaves every torrent as it is.
+ * - Everyday controls are the engine's own: `recheck` is its force recheck, `setRateLimits` and
+ *   `setJobRateLimits` its global and per-torrent limits, `peers` its peer list (fetched in the
+ *   background while someone asks; see `peers`).
  */
 import { EventEmitter } from 'node:events';
 import { type EnginePathMap, toEnginePath, toLocalPath } from '../../config/engine-settings.js';
 import { ChillyError, isChillyError, toChillyError } from '../../domain/errors.js';
-import { assertValidJobId, type Job, type JobInput, startedJobId } from '../../domain/job.js';
+import { assertValidJobId, type Job, type JobInput, type JobPeer, startedJobId } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
+import { checkedRateLimits, type RateLimits } from '../../domain/rate-limits.js';
 import { type BackoffOptions, computeBackoffDelay } from '../../retry.js';
 import type {
   CancelOptions,
@@ -63,10 +67,27 @@ interface Attachment {
   readingFiles: boolean;
   /** When `bytesDone` last grew (or the job started). */
   lastDataAt: number;
+  /** The job's own speed limits, handed to the engine once the torrent is there. */
+  rateLimits?: RateLimits;
+  /** A recheck was asked for then, and the engine has not been seen checking (or anything but completed) since. */
+  recheckAskedAt?: number;
+  /** The peers as last fetched from the engine (see `peers`). */
+  peers?: JobPeer[];
+  /** Someone asked for the peers lately: each sync fetches them again until then. */
+  peersWantedUntil: number;
+  fetchingPeers: boolean;
 }
 
 const DEFAULT_POLL_MS = 1_000;
 const DEFAULT_STALLED_AFTER_MS = 30_000;
+/**
+ * After a recheck, the engine may still say `completed` for a moment before it starts checking (or
+ * be done checking a small torrent by the next sync): a completed torrent is taken as such only once
+ * it has been seen doing something else, or after this long.
+ */
+const RECHECK_GRACE_MS = 3_000;
+/** How long the peers are kept fresh after someone asked for them. */
+const PEERS_WANTED_MS = 10_000;
 const DEFAULT_RECONNECT: BackoffOptions = { minDelayMs: 1_000, maxDelayMs: 30_000, factor: 2, jitter: 'full' };
 
 export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> implements Downloader {
@@ -89,6 +110,12 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
   #failures = 0;
   #unreachable: ChillyError | undefined;
   #destroyed = false;
+  #connecting: Promise<void> | undefined;
+  /** The global speed limits Chilly asked for, and whether the engine has them. */
+  #globalLimits: RateLimits | undefined;
+  #globalLimitsApplied = true;
+  /** Chilly has set a global limit (so "no limit" must be handed on to undo it). */
+  #globalLimitsOwned = false;
 
   constructor(options: RemoteEngineDownloaderOptions) {
     super();
@@ -107,10 +134,10 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       // The engine keeps its own resume data.
       resumeData: false,
       localFiles: this.#pathMap !== undefined,
-      // The engine's own limits apply; Chilly does not set them (yet).
-      rateLimits: false,
-      recheck: false,
-      peerList: false,
+      // The engine's own limits, recheck and peer list, driven from Chilly.
+      rateLimits: true,
+      recheck: true,
+      peerList: true,
       moveData: false,
       trackerList: false,
     });
@@ -124,10 +151,18 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
   }
 
   /** Signs in and reads every torrent the engine has; throws `engine_unreachable` or `engine_auth_failed`. */
-  async connect(): Promise<void> {
+  connect(): Promise<void> {
     this.#assertAlive();
     // Signed in and following the engine already: nothing to do (a restart re-attaches many jobs).
-    if (this.#synced && this.#failures === 0) return;
+    if (this.#synced && this.#failures === 0) return Promise.resolve();
+    // One sign-in at a time: a second one would throw away the session of the first.
+    this.#connecting ??= this.#connectNow().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #connectNow(): Promise<void> {
     await this.#adapter.connect();
     this.#defaultSavePath ??= await this.#adapter.defaultSavePath();
     if (!this.#synced) await this.#syncNow();
@@ -171,8 +206,12 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       completedReported: false,
       readingFiles: false,
       lastDataAt: Date.now(),
+      ...(options.rateLimits === undefined ? {} : { rateLimits: checkedRateLimits(options.rateLimits) }),
+      peersWantedUntil: 0,
+      fetchingPeers: false,
     };
     this.#jobs.set(id, entry);
+    if (reachable) this.#pushGlobalLimitsLater();
     if (reachable) {
       try {
         await this.#attachOrAdd(entry);
@@ -254,6 +293,87 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
     }
   }
 
+  /**
+   * The engine's own force recheck of a job's torrent: it checks every piece on disk, then goes on
+   * (a completed torrent whose data is whole completes, and seeds, again; missing pieces are
+   * downloaded again). The job shows `verifying` meanwhile (a paused one stays paused), and
+   * `completed` is reported again when the engine is done.
+   */
+  async recheck(id: string): Promise<void> {
+    const entry = this.#require(id);
+    if (entry.pendingAdd) {
+      throw (
+        this.#unreachable ??
+        new ChillyError(
+          'engine_unreachable',
+          `${this.engineName} does not have the torrent yet; it is added once it answers.`,
+        )
+      );
+    }
+    await this.#adapter.recheck(entry.infoHash);
+    if (this.#jobs.get(id) !== entry) return;
+    entry.recheckAskedAt = Date.now();
+    if (entry.job.status !== 'paused') {
+      // Complete again after the check is news (a paused job reports nothing until it is resumed).
+      entry.completedReported = false;
+      entry.job.status = 'verifying';
+      delete entry.job.error;
+      entry.lastDataAt = Date.now();
+    }
+    entry.job.updatedAt = new Date().toISOString();
+    this.emit('progress', structuredClone(entry.job));
+    this.#schedule(this.#pollMs);
+  }
+
+  /**
+   * The engine's global limits, bytes per second (0: none). Resolves once the engine has them;
+   * rejects with `engine_unreachable` when it does not answer (they are handed over when it answers
+   * again, and the rejection is also reported through `onWarning`, so a caller that does not wait
+   * for it crashes nothing). Before Chilly has set any limit, "no limit" is not handed on: the
+   * limits set in the engine itself stay.
+   */
+  setRateLimits(limits: RateLimits): Promise<void> {
+    this.#assertAlive();
+    const checked = checkedRateLimits(limits);
+    const none = checked.downloadBytesPerSecond === 0 && checked.uploadBytesPerSecond === 0;
+    if (none && !this.#globalLimitsOwned) return Promise.resolve();
+    this.#globalLimitsOwned = !none;
+    this.#globalLimits = checked;
+    this.#globalLimitsApplied = false;
+    const pushed = this.#pushGlobalLimits();
+    pushed.catch((error: unknown) => this.#warn(`${this.engineName} did not take the speed limits`, error));
+    return pushed;
+  }
+
+  /**
+   * One job's own limits in the engine, bytes per second (0: none); kept for when its torrent is
+   * added, if it is not yet. Resolves once the engine has them; rejects (and warns, as
+   * `setRateLimits`) when it does not answer.
+   */
+  setJobRateLimits(id: string, limits: RateLimits): Promise<void> {
+    const entry = this.#require(id);
+    entry.rateLimits = checkedRateLimits(limits);
+    if (entry.pendingAdd) return Promise.resolve();
+    const pushed = this.#adapter.setTorrentRateLimits(entry.infoHash, entry.rateLimits);
+    pushed.catch((error: unknown) => this.#warn(`Job ${id}: ${this.engineName} did not take its speed limits`, error));
+    return pushed;
+  }
+
+  /**
+   * The peers of a running job, as the engine listed them at the last fetch (an empty list until the
+   * first one answers; undefined for a job this driver does not run). Engines answer asynchronously,
+   * so each call asks for a fresh list in the background, and the peers are fetched again with every
+   * sync for 10 s after a call (PEERS_WANTED_MS): a caller that polls sees them change.
+   */
+  peers(id: string): JobPeer[] | undefined {
+    if (this.#destroyed) return undefined;
+    const entry = this.#jobs.get(id);
+    if (entry === undefined) return undefined;
+    entry.peersWantedUntil = Date.now() + PEERS_WANTED_MS;
+    this.#fetchPeers(entry);
+    return structuredClone(entry.peers ?? []);
+  }
+
   get(id: string): Job | undefined {
     const entry = this.#jobs.get(id);
     return entry === undefined ? undefined : structuredClone(entry.job);
@@ -307,6 +427,18 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
 
   /** Attaches to the engine's torrent with the job's info-hash, or adds it. */
   async #attachOrAdd(entry: Attachment): Promise<void> {
+    await this.#attachOrAddTorrent(entry);
+    const limits = entry.rateLimits;
+    if (limits !== undefined && this.#jobs.get(entry.job.id) === entry) {
+      await this.#adapter
+        .setTorrentRateLimits(entry.infoHash, limits)
+        .catch((error: unknown) =>
+          this.#warn(`Job ${entry.job.id}: ${this.engineName} did not take its speed limits`, error),
+        );
+    }
+  }
+
+  async #attachOrAddTorrent(entry: Attachment): Promise<void> {
     const known = this.#engine.get(entry.infoHash);
     if (known === undefined) {
       const { source } = entry;
@@ -353,6 +485,9 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       await this.#syncNow();
       await this.#addPending();
       if (this.#failures > 0) this.#recovered();
+      this.#pushGlobalLimitsLater();
+      const now = Date.now();
+      for (const entry of this.#jobs.values()) if (entry.peersWantedUntil > now) this.#fetchPeers(entry);
     } catch (error) {
       if (this.#destroyed) return;
       const failure = toChillyError(error, 'engine_unreachable');
@@ -424,8 +559,17 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
     if (torrent.bytesDone > job.progress.bytesDone || torrent.status !== 'stalled') entry.lastDataAt = now;
     job.progress = normalizeProgress(torrent);
     job.updatedAt = new Date(now).toISOString();
+    // Just asked to recheck: a `completed` from before the check started is not the check's answer.
+    let status = torrent.status;
+    if (entry.recheckAskedAt !== undefined) {
+      if (status !== 'completed' || now - entry.recheckAskedAt >= RECHECK_GRACE_MS) entry.recheckAskedAt = undefined;
+      else status = 'verifying';
+    }
     if (job.status !== 'paused' && job.status !== 'completed') {
-      job.status = normalizeRunningStatus(torrent, now - entry.lastDataAt, this.#stalledAfterMs);
+      job.status =
+        status === 'verifying' && entry.recheckAskedAt !== undefined
+          ? 'verifying'
+          : normalizeRunningStatus(torrent, now - entry.lastDataAt, this.#stalledAfterMs);
       delete job.error;
     }
     if (torrent.hasMetadata && job.files === undefined) {
@@ -436,7 +580,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       this.emit('progress', structuredClone(job));
       return;
     }
-    if (torrent.status === 'completed' && !entry.completedReported) {
+    if (status === 'completed' && !entry.completedReported) {
       entry.completedReported = true;
       job.status = 'completed';
       job.progress = { ...job.progress, fraction: 1, downloadSpeed: 0, etaSeconds: 0 };
@@ -466,6 +610,49 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       .finally(() => {
         entry.readingFiles = false;
       });
+  }
+
+  /** Fetches a job's peers from the engine in the background (one request at a time per job). */
+  #fetchPeers(entry: Attachment): void {
+    if (entry.pendingAdd || entry.fetchingPeers || this.#failures > 0) return;
+    entry.fetchingPeers = true;
+    this.#adapter
+      .peers(entry.infoHash)
+      .then((peers) => {
+        entry.peers = peers;
+      })
+      .catch(() => {
+        // Kept as they were: the engine not answering is what the sync reports.
+      })
+      .finally(() => {
+        entry.fetchingPeers = false;
+      });
+  }
+
+  /** Hands the global limits to the engine (connecting first if it never was); rejects when it does not answer. */
+  async #pushGlobalLimits(): Promise<void> {
+    const limits = this.#globalLimits;
+    if (limits === undefined) return;
+    if (this.#failures > 0) {
+      throw (
+        this.#unreachable ??
+        new ChillyError('engine_unreachable', `${this.engineName} does not answer; the limits are set once it does.`)
+      );
+    }
+    await this.connect();
+    await this.#adapter.setRateLimits(limits);
+    if (this.#globalLimits === limits) this.#globalLimitsApplied = true;
+  }
+
+  /** The global limits the engine did not take yet, handed to it now (the engine answers again). */
+  #pushGlobalLimitsLater(): void {
+    if (this.#globalLimitsApplied || this.#globalLimits === undefined || this.#failures > 0) return;
+    this.#globalLimitsApplied = true; // one attempt at a time; a failure sets it back
+    const limits = this.#globalLimits;
+    this.#adapter.setRateLimits(limits).catch((error: unknown) => {
+      if (this.#globalLimits === limits) this.#globalLimitsApplied = false;
+      this.#warn(`${this.engineName} did not take the speed limits`, error);
+    });
   }
 
   #removedExternally(entry: Attachment): void {

@@ -5,7 +5,8 @@
  * only says "tr_stat", libtransmission/transmission.h (`tr_stat`, `tr_file_stat`) and
  * libtransmission/torrent.c `tr_torrentStat()` of the same tag.
  */
-import type { FileStats, Files, Torrent } from '@ctrl/transmission';
+import type { FileStats, Files, Peers, Torrent } from '@ctrl/transmission';
+import type { JobPeer } from '../../domain/job.js';
 import type { EngineFile, EngineTorrent } from '../remote/engine-adapter.js';
 
 /** The `torrent-get` fields `normalizeTransmissionTorrent` reads: what `sync()` asks for, nothing more. */
@@ -163,4 +164,26 @@ export function normalizeTransmissionFiles(files: readonly Files[], fileStats: r
     bytesDone: Math.min(file.bytesCompleted, file.length),
     wanted: fileStats[index]?.wanted ?? true,
   }));
+}
+
+/**
+ * `torrent-get`'s `peers` (tr_peer_stat) as `JobPeer`s. `clientIs*` is about us (we are choked by
+ * the peer, we are interested in it), `peerIs*` about the peer (choked by us, interested in us).
+ */
+export function normalizeTransmissionPeers(peers: readonly Partial<Peers>[]): JobPeer[] {
+  return peers.map((peer) => {
+    const ip = peer.address ?? '';
+    const port = peer.port ?? 0;
+    return {
+      address: ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`,
+      client: peer.clientName?.trim() || 'unknown',
+      downloadSpeed: Math.max(0, peer.rateToClient ?? 0),
+      uploadSpeed: Math.max(0, peer.rateToPeer ?? 0),
+      progress: Math.min(1, Math.max(0, peer.progress ?? 0)),
+      incoming: peer.isIncoming === true,
+      choked: peer.clientIsChoked !== false,
+      interested: peer.clientIsInterested === true,
+      peerInterested: peer.peerIsInterested === true,
+    };
+  });
 }

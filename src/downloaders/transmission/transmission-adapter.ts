@@ -19,6 +19,8 @@
  */
 import { type AddTorrentOptions, type DefaultResponse, type Torrent, Transmission } from '@ctrl/transmission';
 import { ChillyError } from '../../domain/errors.js';
+import type { JobPeer } from '../../domain/job.js';
+import { checkedRateLimits, type RateLimits } from '../../domain/rate-limits.js';
 import type {
   EngineAdapter,
   EngineAddRequest,
@@ -30,6 +32,7 @@ import type {
 import {
   FILE_FIELDS,
   normalizeTransmissionFiles,
+  normalizeTransmissionPeers,
   normalizeTransmissionTorrent,
   STALLED_AFTER_SECONDS,
   TORRENT_FIELDS,
@@ -74,6 +77,8 @@ export class TransmissionAdapter implements EngineAdapter {
   private readonly dataSeen = new Map<string, { downloadedEver: number; at: number; stalled: boolean }>();
   /** When the last sync succeeded (performance.now()). */
   private lastSyncAt = Number.NEGATIVE_INFINITY;
+  /** Bytes in the daemon's speed unit, once read (see `speedUnit`). */
+  private speedBytes: number | undefined;
 
   constructor(options: TransmissionAdapterOptions) {
     this.rpc = new TransmissionRpc(options);
@@ -238,6 +243,62 @@ export class TransmissionAdapter implements EngineAdapter {
     );
   }
 
+  /** `torrent-verify`: Transmission checks the data (`check wait`, `check`), then goes on as it was. */
+  async recheck(infoHash: string): Promise<void> {
+    const hash = checkedHash(infoHash);
+    this.check('torrent-verify', await this.rpc.verifyTorrent([hash]));
+    this.touched.add(hash);
+  }
+
+  /**
+   * `session-set` `speed-limit-down`/`-up` with their `-enabled` flags. Transmission counts in its
+   * speed unit (`units.speed-bytes`, 1000 bytes by default): a limit is rounded to whole units, at
+   * least one; 0 turns the limit off (the number set in Transmission is left as it was).
+   */
+  async setRateLimits(limits: RateLimits): Promise<void> {
+    const checked = checkedRateLimits(limits);
+    const unit = await this.speedUnit();
+    const down = toSpeedUnits(checked.downloadBytesPerSecond, unit);
+    const up = toSpeedUnits(checked.uploadBytesPerSecond, unit);
+    this.check(
+      'session-set',
+      await this.rpc.setSession({
+        'speed-limit-down-enabled': down > 0,
+        'speed-limit-up-enabled': up > 0,
+        ...(down > 0 ? { 'speed-limit-down': down } : {}),
+        ...(up > 0 ? { 'speed-limit-up': up } : {}),
+      }),
+    );
+  }
+
+  /** `torrent-set` `downloadLimit`/`uploadLimit` (speed units, see `setRateLimits`) with `downloadLimited`/`uploadLimited`. */
+  async setTorrentRateLimits(infoHash: string, limits: RateLimits): Promise<void> {
+    const hash = checkedHash(infoHash);
+    const checked = checkedRateLimits(limits);
+    const unit = await this.speedUnit();
+    const down = toSpeedUnits(checked.downloadBytesPerSecond, unit);
+    const up = toSpeedUnits(checked.uploadBytesPerSecond, unit);
+    this.check(
+      'torrent-set',
+      await this.rpc.setTorrent([hash], {
+        downloadLimited: down > 0,
+        uploadLimited: up > 0,
+        ...(down > 0 ? { downloadLimit: down } : {}),
+        ...(up > 0 ? { uploadLimit: up } : {}),
+      }),
+    );
+    this.touched.add(hash);
+  }
+
+  /** `torrent-get` `peers` of the one torrent. */
+  async peers(infoHash: string): Promise<JobPeer[]> {
+    const hash = checkedHash(infoHash);
+    const { torrents } = await this.torrentGet([hash], ['hashString', 'peers'] as const);
+    const raw = torrents[0];
+    if (raw === undefined) throw new ChillyError('download_failed', `Transmission has no torrent ${hash}.`);
+    return normalizeTransmissionPeers(Array.isArray(raw.peers) ? raw.peers : []);
+  }
+
   async close(): Promise<void> {
     // Transmission has no sessions to sign out of; forget ours so a later connect starts afresh.
     this.rpc.forgetSession();
@@ -289,6 +350,16 @@ export class TransmissionAdapter implements EngineAdapter {
       if (!seen.stalled && now - seen.at >= STALLED_AFTER_SECONDS * 1000) due.push(hash);
     }
     return due;
+  }
+
+  /** Bytes in Transmission's speed unit ("kB/s"), from `session-get` `units` (read once; 1000 if absent). */
+  private async speedUnit(): Promise<number> {
+    if (this.speedBytes === undefined) {
+      const units = (await this.session()).units;
+      const bytes = isRecord(units) ? units['speed-bytes'] : undefined;
+      this.speedBytes = typeof bytes === 'number' && bytes > 0 ? bytes : 1000;
+    }
+    return this.speedBytes;
   }
 
   private async session(): Promise<Record<string, unknown>> {
@@ -507,6 +578,11 @@ class TransmissionRpc extends Transmission {
       `${this.where} answered HTTP ${status}: is it Transmission's RPC URL (usually …/transmission/rpc)? ${words}`,
     );
   }
+}
+
+/** Bytes per second in Transmission's speed units, rounded, at least 1 for any limit (0 stays 0: none). */
+function toSpeedUnits(bytesPerSecond: number, unit: number): number {
+  return bytesPerSecond === 0 ? 0 : Math.max(1, Math.round(bytesPerSecond / unit));
 }
 
 /** A v1 info-hash in lowercase, as Transmission's `hashString`; anything else is refused before it reaches RPC. */

@@ -16,7 +16,7 @@ import {
 } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
 import type { NetworkMode } from '../../domain/network-mode.js';
-import type { RateLimits } from '../../domain/rate-limits.js';
+import { checkedRateLimits, type RateLimits } from '../../domain/rate-limits.js';
 import type { Torrent, WebTorrent } from '../../engine/bittorrent-engine.js';
 import { planFileLayout } from '../../torrent/file-layout.js';
 import { checkInfoDictionary } from '../../torrent/info-dictionary.js';
@@ -513,12 +513,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
 
   /** All downloads together, and all uploads together, at most this fast (0: no limit); at once. */
   setRateLimits(limits: RateLimits): void {
-    for (const value of [limits.downloadBytesPerSecond, limits.uploadBytesPerSecond]) {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new ChillyError('validation_failed', 'Speed limits are whole numbers of bytes per second, 0 for none.');
-      }
-    }
-    this.rateLimits = { ...limits };
+    this.rateLimits = checkedRateLimits(limits);
     if (this.client !== undefined) applyRateLimits(this.client, this.rateLimits);
   }
 
@@ -526,14 +521,10 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   setJobRateLimits(id: string, limits: RateLimits): void {
     const record = this.records.get(id);
     if (record === undefined) throw new ChillyError('job_not_found', `No job with id ${JSON.stringify(id)}.`);
-    for (const value of [limits.downloadBytesPerSecond, limits.uploadBytesPerSecond]) {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new ChillyError('validation_failed', 'Speed limits are whole numbers of bytes per second, 0 for none.');
-      }
-    }
-    record.rateLimits = { ...limits };
-    record.limiters?.down.setRate(limits.downloadBytesPerSecond);
-    record.limiters?.up.setRate(limits.uploadBytesPerSecond);
+    const checked = checkedRateLimits(limits);
+    record.rateLimits = checked;
+    record.limiters?.down.setRate(checked.downloadBytesPerSecond);
+    record.limiters?.up.setRate(checked.uploadBytesPerSecond);
   }
 
   /** Hands the job to the engine, from its resume state when there is one. */
