@@ -10,7 +10,6 @@
  * no console error or warning, a screenshot in test-results/screenshots/<screen>-<width>.png.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -41,12 +40,12 @@ import {
   seedFiles,
 } from '../helpers/video-fixture.js';
 import { tempDir, waitUntil } from '../helpers/wait.js';
+import { assertWebAppServed, buildWebApp } from '../helpers/web-app-build.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const TOKEN = 'web-app-test-token-0123456789-abcdefghij';
 const WIDTHS = [360, 1440] as const;
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** Chromium logs every 4xx/5xx answer a script receives; these are the ones a test provokes on purpose. */
 const STATUS_LOGGED = (status: number) => new RegExp(`the server responded with a status of ${status}\\b`);
 
@@ -83,45 +82,6 @@ declare const File: new (parts: unknown[], name: string, options: { type: string
 
 const chromium = findChromium();
 const ffmpegMissing = ffmpegUnavailableReason();
-
-/**
- * The page and its two files, as the server sends them (it keeps them once read). A build that
- * empties dist/ meanwhile (another test's `npm run build`) is waited out by building again; a
- * server that does not serve the app fails here, at once, rather than as a timeout in every test.
- */
-async function assertWebAppServed(base: string): Promise<void> {
-  const files = [
-    ['/', 'text/html'],
-    ['/app/app.js', 'javascript'],
-    ['/app/app.css', 'text/css'],
-  ] as const;
-  for (let attempt = 1; ; attempt += 1) {
-    const answers = await Promise.all(
-      files.map(async ([file, type]) => {
-        const response = await fetch(`${base}${file}`, { signal: AbortSignal.timeout(10_000) });
-        const text = await response.text();
-        const contentType = response.headers.get('content-type') ?? '';
-        return response.status === 200 && contentType.includes(type)
-          ? undefined
-          : `GET ${file}: ${response.status} ${contentType} ${text.slice(0, 300)}`;
-      }),
-    );
-    const failures = answers.filter((answer) => answer !== undefined);
-    if (failures.length === 0) return;
-    assert.ok(attempt < 3, `the server does not serve the web app:\n${failures.join('\n')}`);
-    buildWebApp();
-  }
-}
-
-/** dist/web, built from web/ as `npm run build` does (the server serves it from there). */
-function buildWebApp(): void {
-  const build = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-web.mjs')], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  assert.equal(build.status, 0, `scripts/build-web.mjs failed:\n${build.stdout}${build.stderr}`);
-}
 
 interface Tab {
   context: BrowserContext;

@@ -24,6 +24,11 @@ export const REQUESTED_BY = { 'X-Requested-By': 'chilly' } as const;
 export type SessionState = components['schemas']['SessionState'];
 export type ServerSettings = components['schemas']['Settings'];
 export type ServerCheck = ServerSettings['checks'][number];
+export type Engine = ServerSettings['engine'];
+export type JobPeer = components['schemas']['JobPeer'];
+export type JobTracker = components['schemas']['JobTracker'];
+export type RateLimits = components['schemas']['RateLimits'];
+export type QueueMove = components['schemas']['QueueMoveRequest']['move'];
 
 /** Called when the server says the session is gone (expired, signed out elsewhere, server restarted). */
 let sessionLost: () => void = () => undefined;

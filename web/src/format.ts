@@ -37,6 +37,28 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${rest} s`;
 }
 
+/** A speed limit: `200 KiB/s`, or `no limit` for 0. */
+export function formatLimit(bytesPerSecond: number): string {
+  return bytesPerSecond === 0 ? 'no limit' : formatSpeed(bytesPerSecond);
+}
+
+/** A moment as people read it: `15:42` today, `3 Mar, 15:42` another day. */
+export function formatMoment(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const time = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })}, ${time}`;
+}
+
+/** `12 s ago`, `in 4 min 10 s`, `now`. */
+export function formatRelative(iso: string, now = Date.now()): string {
+  const seconds = (Date.parse(iso) - now) / 1000;
+  if (!Number.isFinite(seconds)) return iso;
+  if (Math.abs(seconds) < 1) return 'now';
+  return seconds > 0 ? `in ${formatDuration(seconds)}` : `${formatDuration(-seconds)} ago`;
+}
+
 /** Media time: `1:05:03`, `4:07`. */
 export function formatClock(seconds: number): string {
   const whole = Math.max(0, Math.floor(seconds));
@@ -85,4 +107,11 @@ export function canPause(status: JobStatus): boolean {
 
 export function canResume(status: JobStatus): boolean {
   return status === 'paused' || status === 'error' || status === 'files_missing';
+}
+
+/** Whether the job is in the engine now (downloading, checking, or seeding): its peers and trackers change. */
+export function isRunning(job: Job): boolean {
+  const { status } = job;
+  if (status === 'downloading' || status === 'stalled' || status === 'verifying') return true;
+  return status === 'completed' && job.seeding?.active === true;
 }

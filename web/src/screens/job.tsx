@@ -5,8 +5,15 @@ import { announce } from '../components/announcer.js';
 import { ErrorMessage } from '../components/error-message.js';
 import { JobActions } from '../components/job-actions.js';
 import { JobProgress, JobStats } from '../components/job-progress.js';
+import { MoveDataForm, MoveProgress } from '../components/move-data-form.js';
 import { MovieLink } from '../components/movie-link.js';
+import { PeerTable } from '../components/peer-table.js';
+import { QueueControls } from '../components/queue-controls.js';
+import { RecheckButton } from '../components/recheck-button.js';
 import { ScreenTitle } from '../components/screen-title.js';
+import { SeedingControls } from '../components/seeding-controls.js';
+import { TrackerTable } from '../components/tracker-table.js';
+import { isTorrent } from '../engine.js';
 import { formatBytes, jobStatusText } from '../format.js';
 import { jobsStore, useJobs } from '../jobs-store.js';
 import { href, navigate } from '../router.js';
@@ -59,6 +66,8 @@ export function JobScreen({ id }: { id: string }) {
       <JobProgress job={job} />
       <JobStats job={job} />
       <JobActions job={job} onCancelled={() => navigate({ screen: 'downloads' })} />
+      <QueueControls job={job} />
+      {isTorrent(job) && <SeedingControls job={job} />}
       {job.error !== undefined && (
         <section aria-labelledby="job-error-heading">
           <h2 id="job-error-heading">What went wrong</h2>
@@ -76,11 +85,20 @@ export function JobScreen({ id }: { id: string }) {
             <code class="path">{job.savePath}</code>
           </p>
         )}
+        <MoveProgress job={job} />
         <p class="muted">
           Id <code>{job.id}</code> · source <code class="path">{job.sourceUrn}</code>
         </p>
+        {isTorrent(job) && <RecheckButton job={job} />}
+        <MoveDataForm job={job} />
       </section>
       <FileChoice job={job} />
+      {isTorrent(job) && (
+        <>
+          <PeerTable job={job} />
+          <TrackerTable job={job} />
+        </>
+      )}
       <section aria-labelledby="film-heading">
         <h2 id="film-heading">Film</h2>
         <MovieLink job={job} />

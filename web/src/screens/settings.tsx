@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { describeError, getSettings, type ServerCheck, type ServerSettings } from '../api.js';
 import { ErrorMessage } from '../components/error-message.js';
 import { ScreenTitle } from '../components/screen-title.js';
+import { SpeedLimitsForm } from '../components/speed-limits-form.js';
 
 const LEVEL_WORDS: Record<ServerCheck['level'], string> = { ok: 'OK', warn: 'Warning', fail: 'Problem' };
 const LEVEL_MARKS: Record<ServerCheck['level'], string> = { ok: '✓', warn: '!', fail: '✗' };
@@ -45,6 +46,10 @@ export function SettingsScreen() {
                 ))}
               </ul>
             )}
+          </section>
+          <section aria-labelledby="limits-heading">
+            <h2 id="limits-heading">Speed limits</h2>
+            <SpeedLimitsForm engine={settings.engine} />
           </section>
           <section aria-labelledby="engine-heading">
             <h2 id="engine-heading">Engine: {settings.engine.name}</h2>
@@ -111,6 +116,10 @@ const CAPABILITY_WORDS: Record<string, string> = {
   resumeData: 'Resume without a full check',
   localFiles: 'Files on this computer',
   rateLimits: 'Speed limits',
+  recheck: 'Check data again',
+  peerList: 'Peer list',
+  moveData: 'Move data',
+  trackerList: 'Tracker list',
 };
 
 function settingText(value: unknown): string {
