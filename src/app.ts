@@ -16,7 +16,7 @@ import { CompletionHooks } from './hooks/completion-hooks.js';
 import { type CreateMetadataServiceOptions, createMetadataService } from './metadata/metadata-service.js';
 import { DownloadService } from './service/download-service.js';
 import { LibraryPlacer } from './service/library-placer.js';
-import { jobMovieLookup, MovieLinker, type MovieLinkerOptions } from './service/movie-linker.js';
+import { jobMovieLookup, jobMoviesLookup, MovieLinker, type MovieLinkerOptions } from './service/movie-linker.js';
 import { WatchFolder } from './service/watch-folder.js';
 import { openDatabase } from './storage/database.js';
 import { LibraryEntriesRepository } from './storage/library-entries-repository.js';
@@ -161,6 +161,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       moveRoots: [config.mediaRoot, ...config.moveRoots],
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
       movies: jobMovieLookup(links),
+      moviesOf: jobMoviesLookup(links),
     });
     linker = new MovieLinker({
       service,

@@ -84,6 +84,8 @@ export interface DownloadServiceOptions {
    * returns or publishes carries `movie` (null when unknown).
    */
   movies?: (jobId: string) => JobMovie | null;
+  /** The movies of many jobs in one read, for pages of jobs (a job missing from the map has none). */
+  moviesOf?: (jobIds: readonly string[]) => ReadonlyMap<string, JobMovie>;
 }
 
 /**
@@ -152,16 +154,15 @@ export class DownloadService implements DownloadServiceApi {
     });
     this.live = live;
     // The runner (made next) knows which completed jobs still upload.
-    this.views = new JobViews(
-      this.jobs,
-      this.statuses,
-      live,
-      options.movies,
-      (job) => this.runner.seeding.describe(job),
-      (id) => this.mover.progress(id),
-      (job) => this.subtitleReader.all(job),
-      (id) => this.jobLimits.get(id),
-    );
+    this.views = new JobViews(this.jobs, this.statuses, live, {
+      ...(options.movies === undefined ? {} : { movies: options.movies }),
+      ...(options.moviesOf === undefined ? {} : { moviesOf: options.moviesOf }),
+      seeding: (job) => this.runner.seeding.describe(job),
+      move: (id) => this.mover.progress(id),
+      subtitles: (job) => this.subtitleReader.all(job),
+      rateLimits: (id) => this.jobLimits.get(id),
+      rateLimitsOf: (ids) => this.jobLimits.getMany(ids),
+    });
     this.trackerLists = new JobTrackerLists({
       repository: new JobTrackersRepository(db),
       driverOf: (sourceType) => this.driverOf(sourceType),
@@ -653,7 +654,7 @@ export class DownloadService implements DownloadServiceApi {
     this.assertOpen();
     const { limit, offset } = pageBounds(query);
     const page = this.jobs.page(query.status ?? [], limit, offset);
-    return { jobs: page.jobs.map((stored) => this.views.view(stored)), total: page.total, limit, offset };
+    return { jobs: this.views.viewPage(page.jobs), total: page.total, limit, offset };
   }
 
   eventsSince(lastEventId: number): JobEvent[] | undefined {

@@ -108,6 +108,18 @@ export function jobMovieLookup(links: MovieLinksRepository): (jobId: string) => 
   return (jobId) => jobMovieOf(links.get(jobId));
 }
 
+/** For `DownloadServiceOptions.moviesOf`: the movies of many jobs in one read (a job without one is not in the map). */
+export function jobMoviesLookup(links: MovieLinksRepository): (jobIds: readonly string[]) => Map<string, JobMovie> {
+  return (jobIds) => {
+    const movies = new Map<string, JobMovie>();
+    for (const [jobId, link] of links.getMany(jobIds)) {
+      const movie = jobMovieOf(link);
+      if (movie !== null) movies.set(jobId, movie);
+    }
+    return movies;
+  };
+}
+
 function sameMovieName(a: ReleaseName, b: ReleaseName): boolean {
   return a.title === b.title && a.year === b.year;
 }

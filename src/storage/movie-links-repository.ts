@@ -66,6 +66,10 @@ export class MovieLinksRepository {
       // An automatic result never overwrites the user's choice.
       setUnlessUserChosen: db.prepare(`${insert} WHERE movie_links.origin = 'auto'`),
       get: db.prepare<[string], LinkRow>('SELECT * FROM movie_links WHERE job_id = ?'),
+      // The ids as one JSON array: one statement for a page of any size.
+      byJobs: db.prepare<[string], LinkRow>(
+        'SELECT * FROM movie_links WHERE job_id IN (SELECT value FROM json_each(?))',
+      ),
       byTmdbId: db.prepare<[number], LinkRow>('SELECT * FROM movie_links WHERE tmdb_id = ? ORDER BY job_id'),
       delete: db.prepare('DELETE FROM movie_links WHERE job_id = ?'),
     };
@@ -84,6 +88,17 @@ export class MovieLinksRepository {
   get(jobId: string): MovieLink | undefined {
     const row = this.statements.get.get(jobId);
     return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** The links of these jobs, in one read; a job without one is not in the map. */
+  getMany(jobIds: readonly string[]): Map<string, MovieLink> {
+    const found = new Map<string, MovieLink>();
+    if (jobIds.length === 0) return found;
+    for (const row of this.statements.byJobs.all(JSON.stringify(jobIds))) {
+      const link = fromRow(row);
+      found.set(link.jobId, link);
+    }
+    return found;
   }
 
   /** Every job linked to this movie (several releases of one film). */

@@ -37,18 +37,33 @@ function isLimit(value: unknown): value is number {
 
 /** Each job's own speed limits (PUT /download/limits); a job without a row has none. */
 export class JobRateLimitsRepository {
-  /** Read for every job in every list: prepared once. */
+  /** Read for every job shown: prepared once. */
   private readonly byJob;
+  private readonly byJobs;
 
   constructor(private readonly db: SqliteDatabase) {
     this.byJob = db.prepare<[string], { download: number; upload: number }>(
       'SELECT download, upload FROM job_rate_limits WHERE job_id = ?',
+    );
+    // The ids as one JSON array: one statement for a page of any size.
+    this.byJobs = db.prepare<[string], { job_id: string; download: number; upload: number }>(
+      'SELECT job_id, download, upload FROM job_rate_limits WHERE job_id IN (SELECT value FROM json_each(?))',
     );
   }
 
   get(jobId: string): RateLimits | undefined {
     const row = this.byJob.get(jobId);
     return row === undefined ? undefined : { downloadBytesPerSecond: row.download, uploadBytesPerSecond: row.upload };
+  }
+
+  /** The limits of these jobs, in one read; a job without limits is not in the map. */
+  getMany(jobIds: readonly string[]): Map<string, RateLimits> {
+    const found = new Map<string, RateLimits>();
+    if (jobIds.length === 0) return found;
+    for (const row of this.byJobs.all(JSON.stringify(jobIds))) {
+      found.set(row.job_id, { downloadBytesPerSecond: row.download, uploadBytesPerSecond: row.upload });
+    }
+    return found;
   }
 
   /** Keeps the job's limits; both 0 removes them. */

@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import type { JobMovie } from '../../src/domain/job.js';
 import { MockDownloader } from '../../src/downloaders/mock-downloader.js';
 import { DownloadService } from '../../src/service/download-service.js';
 import { openDatabase } from '../../src/storage/database.js';
+import { JobRateLimitsRepository } from '../../src/storage/rate-limits-repository.js';
 import { createApiTestServer, testMagnet } from '../helpers/api-test-server.js';
 import { tempDir } from '../helpers/wait.js';
 
@@ -31,6 +33,52 @@ describe('queue order', () => {
       .list({ status: ['queued'] })
       .jobs.sort((a, b) => (a.queuePosition ?? 0) - (b.queuePosition ?? 0))
       .map((job) => `${job.queuePosition}:${job.id}`);
+
+  test('a listed page shows every job exactly as reading it alone does (queue place, limits, movie)', async () => {
+    const movie: JobMovie = {
+      tmdbId: 603,
+      title: 'The Matrix',
+      originalTitle: 'The Matrix',
+      year: 1999,
+      runtime: 136,
+      rating: null,
+      posterUrl: null,
+      backdropUrl: null,
+      origin: 'user',
+      confidence: null,
+      release: { resolution: '1080p', source: null, codec: null, edition: [], group: null },
+      linkedAt: '2026-12-02T00:00:00.000Z',
+    };
+    const database = openDatabase(path.join(work.dir, 'chilly.db'));
+    const service = await DownloadService.open({
+      database,
+      downloader: new MockDownloader({ mediaRoot: path.join(work.dir, 'media'), bytesPerSecond: 1 }),
+      maxActiveDownloads: 1,
+      seeding: { ratio: 0, minutes: 0 },
+      movies: (jobId) => (jobId === 'b' ? movie : null),
+      moviesOf: (jobIds) => new Map<string, JobMovie>(jobIds.includes('b') ? [['b', movie]] : []),
+    });
+    try {
+      for (const id of ['running', 'a', 'b', 'c', 'd']) {
+        await service.add({ id, sourceType: 'torrent', sourceUrn: testMagnet(id) });
+      }
+      await service.moveInQueue('d', 'top');
+      await service.pause('a');
+      // The mock engine takes no limits: they are stored as the API stores them.
+      new JobRateLimitsRepository(database).set('c', { downloadBytesPerSecond: 1024, uploadBytesPerSecond: 0 });
+      const listed = service.list({ limit: 500 }).jobs;
+      assert.equal(listed.length, 5);
+      for (const job of listed) assert.deepEqual(job, service.get(job.id), job.id);
+      const byId = new Map(listed.map((job) => [job.id, job]));
+      assert.equal(byId.get('d')?.queuePosition, 1);
+      assert.equal(byId.get('c')?.queuePosition, 3);
+      assert.deepEqual(byId.get('c')?.rateLimits, { downloadBytesPerSecond: 1024, uploadBytesPerSecond: 0 });
+      assert.deepEqual(byId.get('b')?.movie, movie);
+      assert.equal(byId.get('a')?.movie, null);
+    } finally {
+      await service.close();
+    }
+  });
 
   test('top, up, down, bottom; the order holds across a restart and decides what starts next', async () => {
     let service = await open();
