@@ -706,19 +706,30 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     if (this.listenerCount('error') > 0) this.emit('error', error, snapshot(record.job));
   }
 
+  /**
+   * A progress event every `progressIntervalMs` while the job fetches or seeds. Each tick schedules
+   * the next one: a tick the busy event loop ran late is never followed by one right after it, so
+   * events stay at least the interval apart (the "at most 4 per second" a client may rely on).
+   */
   private startProgressTimer(record: JobRecord): void {
     this.stopProgressTimer(record);
-    record.progressTimer = setInterval(() => {
+    const tick = (): void => {
       const status = record.job.status;
       // Completed jobs still attached are seeding: their upload figures keep coming.
-      if (record.torrent === undefined || (status !== 'completed' && !FETCHING.has(status)) || status === 'verifying') {
-        return;
+      if (record.torrent !== undefined && (status === 'completed' || FETCHING.has(status)) && status !== 'verifying') {
+        this.updateProgress(record);
+        if (status !== 'completed') this.updateStall(record, record.torrent);
+        this.emit('progress', snapshot(record.job));
       }
-      this.updateProgress(record);
-      if (status !== 'completed') this.updateStall(record, record.torrent);
-      this.emit('progress', snapshot(record.job));
-    }, this.progressIntervalMs);
-    record.progressTimer.unref();
+      // Stopped (or restarted) while the listeners ran: that timer is not this one's to replace.
+      if (record.progressTimer !== timer) return;
+      timer = setTimeout(tick, this.progressIntervalMs);
+      timer.unref();
+      record.progressTimer = timer;
+    };
+    let timer = setTimeout(tick, this.progressIntervalMs);
+    timer.unref();
+    record.progressTimer = timer;
   }
 
   /** `stalled` while no data arrives for `stalledAfterMs`; `downloading` again as soon as some does. */
@@ -734,7 +745,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   }
 
   private stopProgressTimer(record: JobRecord): void {
-    if (record.progressTimer !== undefined) clearInterval(record.progressTimer);
+    if (record.progressTimer !== undefined) clearTimeout(record.progressTimer);
     record.progressTimer = undefined;
   }
 
