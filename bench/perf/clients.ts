@@ -40,6 +40,16 @@ export interface RunContext {
   /** Extra options for our leecher (see webtorrent-peer.ts). */
   torrentOpts?: string;
   clientOpts?: string;
+  /** Every JSON line our fixture or lt_peer.py prints (progress events such as `first-byte`, `prefix`). */
+  onEvent?: (event: JsonEvent) => void;
+  /** Extra command-line arguments for our fixture and lt_peer.py (e.g. `--report-prefix N`). */
+  extraArgs?: readonly string[];
+  /**
+   * Time our fixture's and lt_peer.py's events (added, complete) by their arrival in this process
+   * rather than by the `t` they carry: one monotonic clock for everything, where the wall clock the
+   * children stamp with can step during a long run (it did here, by 12 s).
+   */
+  harnessClock?: boolean;
 }
 
 export interface StartedLeecher {
@@ -97,9 +107,12 @@ function pythonLibtorrent(): string | undefined {
   return probe.status === 0 ? undefined : 'python3-libtorrent missing (apt-get install -y python3-libtorrent)';
 }
 
-interface JsonEvent {
+export interface JsonEvent {
   event: string;
+  /** Epoch ms, by the child's clock. */
   t: number;
+  /** Epoch ms when this process read the line, by its own monotonic clock. */
+  receivedAt: number;
   [key: string]: unknown;
 }
 
@@ -124,6 +137,8 @@ function jsonPeer(
   args: string[],
   finalEvent: 'complete' | 'ready',
   env?: NodeJS.ProcessEnv,
+  onEvent?: (event: JsonEvent) => void,
+  harnessClock = false,
 ) {
   const added = deferred<number>();
   const final = deferred<JsonEvent>();
@@ -137,10 +152,12 @@ function jsonPeer(
       if (!line.startsWith('{')) return;
       let event: JsonEvent;
       try {
-        event = JSON.parse(line) as JsonEvent;
+        event = { ...(JSON.parse(line) as JsonEvent), receivedAt: performance.timeOrigin + performance.now() };
       } catch {
         return;
       }
+      if (harnessClock) event.t = event.receivedAt;
+      onEvent?.(event);
       if (event.event === 'added') added.resolve(event.t);
       else if (event.event === finalEvent) final.resolve(event);
       else if (event.event === 'error') failAll(new Error(`${name}: ${String(event.message)}`));
@@ -210,9 +227,10 @@ export function ourLeecher(
         String(Math.ceil(ctx.timeoutMs / 1000) + 60),
         ...(torrentOpts === undefined ? [] : ['--torrent-opts', torrentOpts]),
         ...(clientOpts === undefined ? [] : ['--client-opts', clientOpts]),
+        ...(ctx.extraArgs ?? []),
       ];
       const env = { ...process.env, ...ctx.nodeEnv, ...variant.nodeEnv };
-      const peer = jsonPeer(id, process.execPath, args, 'complete', env);
+      const peer = jsonPeer(id, process.execPath, args, 'complete', env, ctx.onEvent, ctx.harnessClock);
       const extra: Record<string, unknown> = {};
       const startedAt = await withinOrStop(peer.managed, peer.added, 30_000, `${id} start`);
       return {
@@ -364,16 +382,24 @@ const libtorrentLeecher: LeecherSpec = {
         String(port),
         '--max-seconds',
         String(Math.ceil(ctx.timeoutMs / 1000) + 60),
+        ...(ctx.extraArgs ?? []),
       ],
       'complete',
+      undefined,
+      ctx.onEvent,
+      ctx.harnessClock,
     );
     const startedAt = await withinOrStop(peer.managed, peer.added, 30_000, 'libtorrent start');
+    const extra: Record<string, unknown> = {};
     return {
       process: peer.managed,
       startedAt,
-      completed: peer.final.then((event) => event.t),
+      completed: peer.final.then((event) => {
+        Object.assign(extra, event);
+        return event.t;
+      }),
       contentRoot: ctx.outDir,
-      extra: {},
+      extra,
       stop: () => peer.managed.stop({ quitFirstMs: 5_000 }),
     };
   },
@@ -478,12 +504,14 @@ const qbtLeecher: LeecherSpec = {
       await managed.stop();
       throw new Error(`qbittorrent-nox refused the torrent: ${added?.status ?? 'no answer'}`);
     }
+    const extra: Record<string, unknown> = {};
     const completed = (async () => {
       const ok = await pollUntil(
         async () => {
           const response = await qbtApi(base, `torrents/info?hashes=${ctx.infoHash}`).catch(() => undefined);
           if (response?.ok !== true) return false;
-          const [info] = (await response.json()) as { progress: number; state: string }[];
+          const [info] = (await response.json()) as { progress: number; state: string; downloaded: number }[];
+          if (info !== undefined) extra.downloaded = info.downloaded; // payload bytes received, as qBittorrent counts them
           return info !== undefined && info.progress === 1 && /UP$/.test(info.state) && !/^checking/.test(info.state);
         },
         ctx.timeoutMs,
@@ -497,7 +525,7 @@ const qbtLeecher: LeecherSpec = {
       startedAt,
       completed,
       contentRoot: ctx.outDir,
-      extra: {},
+      extra,
       async stop() {
         await qbtApi(base, 'app/shutdown', { method: 'POST' }).catch(() => undefined);
         await managed.stop({ quitFirstMs: 0 }).catch(() => managed.stop());

@@ -9,7 +9,8 @@ Protocol: one JSON object per line on stdout; commands, one per line, on stdin:
   quit                  leave (so does end of stdin: the harness died)
 
 Network safety: listening and outgoing sockets bound to 127.0.0.1, TCP only, DHT, LSD, UPnP,
-NAT-PMP off, and no default plugins (so no ut_pex). Every loop is bounded by --max-seconds.
+NAT-PMP off, and no default plugins (so no ut_pex; a leecher adds smart_ban back). Every loop is
+bounded by --max-seconds.
 """
 
 import argparse
@@ -83,12 +84,28 @@ def main():
     parser.add_argument("--save-path", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--max-seconds", type=float, default=1800.0)
+    # Leecher: also print "first-byte" (first 16 KiB block received, from block_finished_alert)
+    # and "prefix" (every piece holding bytes 0..N-1 passed its hash check, piece_finished_alert).
+    parser.add_argument("--report-prefix", type=int, default=0)
+    # Leecher: stream from byte 0 with libtorrent's sequential download (the torrent flag
+    # `sequential_download`, qBittorrent's "download in sequential order"): pieces in index order.
+    # Its other streaming tool, set_piece_deadline() on the first pieces, crashed libtorrent 2.0.8
+    # here (SIGSEGV, with smart_ban) and cut its throughput in half.
+    parser.add_argument("--stream-from-start", action="store_true")
     args = parser.parse_args()
 
     deadline = time.monotonic() + args.max_seconds
     parent = os.getppid()
     # flags=0: no default plugins (ut_pex, ut_metadata, smart_ban) and nothing started by default.
-    ses = lt.session(session_settings(args.mode, args.port), 0)
+    settings = session_settings(args.mode, args.port)
+    if args.report_prefix > 0:
+        settings["alert_mask"] |= lt.alert.category_t.piece_progress_notification | lt.alert.category_t.block_progress_notification
+    mask = settings["alert_mask"]
+    ses = lt.session(settings, 0)
+    if args.mode == "leech":
+        # Of libtorrent's default plugins, a leecher gets smart_ban back (it bans the peer whose
+        # blocks failed a piece's hash check, not every peer that sent part of it); ut_pex stays off.
+        ses.add_extension("smart_ban")
     if not ses.is_listening() or ses.listen_port() != args.port:
         say("error", message=f"not listening on {LOOPBACK}:{args.port}")
         return 1
@@ -98,16 +115,34 @@ def main():
     params.save_path = args.save_path
     # No seed_mode: a seeder checks its data first, so it never hashes lazily during a measurement.
     params.flags = lt.torrent_flags.default_flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
+    if args.stream_from_start and args.mode == "leech":
+        params.flags |= lt.torrent_flags.sequential_download
     handle = ses.add_torrent(params)
     say("added", port=args.port, pid=os.getpid())
 
     announced_ready = False
     completed = False
+    first_block = False
+    prefix_pieces = 0
+    if args.report_prefix > 0:
+        prefix_pieces = min(params.ti.num_pieces(), -(-args.report_prefix // params.ti.piece_length()))
+    prefix_have = set()
+    # Woken by libtorrent through a pipe when alerts arrive, or by stdin: not wait_for_alert(), whose
+    # returned alert can dangle while the network thread grows the queue (SIGSEGV in the binding,
+    # seen here with many block alerts).
+    alert_read, alert_write = os.pipe()
+    os.set_blocking(alert_read, False)
+    ses.set_alert_fd(alert_write)
     pending = b""
     while time.monotonic() < deadline:
         if os.getppid() != parent:
             break  # the harness is gone
-        ses.wait_for_alert(50)
+        readable, _, _ = select.select([sys.stdin, alert_read], [], [], 0.05)
+        if alert_read in readable:
+            try:
+                os.read(alert_read, 4096)
+            except BlockingIOError:
+                pass
         for alert in ses.pop_alerts():
             if isinstance(alert, lt.torrent_error_alert) or isinstance(alert, lt.file_error_alert):
                 say("error", message=alert.message())
@@ -115,6 +150,19 @@ def main():
                 alert, (lt.peer_connect_alert, lt.peer_disconnected_alert, lt.peer_error_alert, lt.peer_blocked_alert)
             ):
                 say("peer", message=alert.message())  # for the log of a failed run
+            elif prefix_pieces > 0 and isinstance(alert, lt.block_finished_alert) and not first_block:
+                first_block = True
+                say("first-byte")
+                # One alert per 16 KiB block costs this Python loop CPU that counts as libtorrent's: off.
+                mask &= ~lt.alert.category_t.block_progress_notification
+                ses.apply_settings({"alert_mask": mask})
+            elif prefix_pieces > 0 and isinstance(alert, lt.piece_finished_alert):
+                if alert.piece_index < prefix_pieces and alert.piece_index not in prefix_have:
+                    prefix_have.add(alert.piece_index)
+                    if len(prefix_have) == prefix_pieces:
+                        say("prefix", bytes=args.report_prefix)
+                        mask &= ~lt.alert.category_t.piece_progress_notification
+                        ses.apply_settings({"alert_mask": mask})
         status = handle.status()
         if status.errc.value() != 0:
             say("error", message=status.errc.message())
@@ -124,9 +172,14 @@ def main():
             say("ready", port=args.port)
         if args.mode == "leech" and not completed and status.is_seeding:
             completed = True
-            say("complete", total_done=status.total_done)
-        readable, _, _ = select.select([sys.stdin], [], [], 0)
-        if readable:
+            say(
+                "complete",
+                total_done=status.total_done,
+                downloaded=status.total_payload_download,
+                failed=status.total_failed_bytes,
+                redundant=status.total_redundant_bytes,
+            )
+        if sys.stdin in readable:
             chunk = os.read(sys.stdin.fileno(), 4096)
             if chunk == b"":
                 break  # end of stdin: the harness is gone

@@ -11,6 +11,13 @@
  * wrapper around WebTorrent.prototype.add), `--client-opts JSON` into the plain client's options:
  * that is how engine settings are tried without touching src/.
  *
+ * `--report-prefix N` (leech) also prints `first-byte` (the first block a wire received: its
+ * `download` event) and `prefix` (every piece holding bytes 0..N-1 has passed its SHA-1 check, from
+ * the engine's `verified` events), and puts the bytes received (`received`, failed pieces and
+ * duplicates included) in `complete`. `--stream-from-start` (downloader engine) also reads like a
+ * player starting the film: the product's range waiter on file 0 (its default read-ahead), waiting
+ * for bytes 0..N-1 (`stream-ready` when it resolves).
+ *
  * Protocol: JSON lines on stdout (added, ready, complete, error); `quit` or end of stdin on stdin
  * ends the process cleanly (so `--cpu-prof` gets written).
  */
@@ -18,7 +25,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import WebTorrent, { type Torrent, type TorrentAddOptions, type WebTorrentOptions } from 'webtorrent';
+import WebTorrent, { type Torrent, type TorrentAddOptions, type WebTorrentOptions, type Wire } from 'webtorrent';
 import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorrent-downloader.js';
 import { LOOPBACK_CLIENT_OPTIONS } from '../../tests/helpers/loopback-swarm.js';
 
@@ -35,6 +42,8 @@ const { values, positionals } = parseArgs({
     'torrent-opts': { type: 'string', default: '{}' },
     'client-opts': { type: 'string', default: '{}' },
     'max-seconds': { type: 'string', default: '1800' },
+    'report-prefix': { type: 'string', default: '0' },
+    'stream-from-start': { type: 'boolean', default: false },
   },
 });
 
@@ -58,6 +67,11 @@ const port = Number(values.port);
 const torrentOpts = JSON.parse(values['torrent-opts']) as TorrentAddOptions;
 const clientOpts = JSON.parse(values['client-opts']) as WebTorrentOptions;
 const maxSeconds = Number(values['max-seconds']);
+const reportPrefix = Number(values['report-prefix']);
+if (!Number.isInteger(reportPrefix) || reportPrefix < 0) fail('--report-prefix N: bytes');
+if (values['stream-from-start'] && (engine !== 'downloader' || mode !== 'leech' || reportPrefix === 0)) {
+  fail('--stream-from-start needs leech, --engine downloader and --report-prefix N');
+}
 const torrentFile = await readFile(values.torrent);
 
 let closing: (() => Promise<void>) | undefined;
@@ -173,6 +187,44 @@ if (Object.keys(torrentOpts).length > 0) {
   };
 }
 
+/** The torrent the engine was handed (the downloader's is private: caught in add()). */
+let watched: Torrent | undefined;
+const watchedReady = new Promise<Torrent>((resolve) => {
+  if (mode !== 'leech' || reportPrefix === 0) return;
+  const add = WebTorrent.prototype.add;
+  WebTorrent.prototype.add = function addWatched(this: WebTorrent, id, opts, ontorrent) {
+    const torrent = add.call(this, id, opts, ontorrent);
+    watched = torrent;
+    // The torrent's own 'download' counts every byte from a peer (handshakes too): a wire's is a block.
+    let firstBlock = false;
+    torrent.on('wire', (wire: Wire) => {
+      wire.once('download', () => {
+        if (firstBlock) return;
+        firstBlock = true;
+        say('first-byte');
+      });
+    });
+    let reported = false;
+    const check = (): void => {
+      const bitfield = torrent.bitfield;
+      if (reported || bitfield === undefined || bitfield === null || !(torrent.pieceLength > 0)) return;
+      const pieces = Math.min(torrent.pieces.length, Math.ceil(reportPrefix / torrent.pieceLength));
+      for (let index = 0; index < pieces; index++) if (!bitfield.get(index)) return;
+      reported = true;
+      torrent.off('verified', check);
+      say('prefix', { bytes: reportPrefix });
+    };
+    torrent.on('verified', check);
+    torrent.on('ready', () => {
+      check();
+      resolve(torrent);
+    });
+    return torrent;
+  };
+});
+/** Bytes the engine received (blocks of failed pieces and duplicates included). */
+const received = (): Record<string, number> => (watched === undefined ? {} : { received: watched.received });
+
 if (engine === 'downloader') {
   if (Object.keys(clientOpts).length > 0) fail('--client-opts needs --engine plain');
   const downloader = new WebTorrentDownloader({
@@ -183,11 +235,19 @@ if (engine === 'downloader') {
   closing = () => downloader.destroy();
   downloader.on('error', (error) => void fail(error.message));
   downloader.on('completed', () => {
-    if (mode === 'leech') say('complete', memory());
+    if (mode === 'leech') say('complete', { ...memory(), ...received() });
     else say('ready', { port: downloader.torrentPort, ...memory() });
   });
   say('added');
   await downloader.start({ id: JOB_ID, sourceType: 'torrent', torrentFile });
+  if (values['stream-from-start']) {
+    // A player opening the film: the product's range waiter, from byte 0.
+    const torrent = await watchedReady;
+    const length = torrent.files[0]?.length ?? 0;
+    const waiter = downloader.openRangeWaiter(JOB_ID, 0);
+    await waiter.waitFor(0, Math.min(reportPrefix, length) - 1, { timeoutMs: maxSeconds * 1000 });
+    say('stream-ready', { bytes: reportPrefix });
+  }
 } else {
   const client = new WebTorrent({
     ...LOOPBACK_CLIENT_OPTIONS,
@@ -208,7 +268,7 @@ if (engine === 'downloader') {
   const onDone = (): void => {
     if (reported || !torrent.done) return;
     reported = true;
-    if (mode === 'leech') say('complete', memory());
+    if (mode === 'leech') say('complete', { ...memory(), ...received() });
     else say('ready', { port: client.address()?.port, ...memory() });
   };
   torrent.on('done', onDone);
