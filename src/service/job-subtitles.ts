@@ -17,6 +17,20 @@ import { isVideoFile, mainFileIndex } from './job-files.js';
 /** Converted subtitles kept (a player asks again on every seek or reload; a large ASS takes seconds). */
 const CACHE_ENTRIES = 16;
 
+/** How many jobs' subtitle files `JobSubtitleReader` remembers. */
+const MAX_REMEMBERED_JOBS = 4096;
+
+/** Whether two file lists name the same files (path and length), in the same order. */
+function sameFiles(a: readonly JobFile[], b: readonly JobFile[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === undefined || y === undefined || x.path !== y.path || x.length !== y.length) return false;
+  }
+  return true;
+}
+
 /** The subtitle files among a job's files, numbered from 0 in path order. */
 export function jobSubtitles(files: readonly JobFile[]): JobSubtitle[] {
   return findSubtitles(files).map((track, n) => ({
@@ -78,13 +92,18 @@ export class JobSubtitleReader {
   private readonly probed = new Map<string, { key: string; path: string; tracks: EmbeddedTextTrack[] }>();
   private readonly probing = new Set<string>();
   private probes: Promise<void> = Promise.resolve();
+  /**
+   * Each job's subtitle files as last worked out, with the file list they came from: every view of
+   * a job (each list row, each progress event) needs them, and the list rarely changes.
+   */
+  private readonly fileTracks = new Map<string, { files: readonly JobFile[]; tracks: readonly JobSubtitle[] }>();
 
   constructor(private readonly source: SubtitleSource) {}
 
   /** Every subtitle of the job: its files, then (once probed) the text tracks inside its video. */
   all(job: Job, options: { probe?: boolean } = {}): JobSubtitle[] {
     const files = job.files ?? [];
-    const own = jobSubtitles(files);
+    const own = this.fileSubtitles(job.id, files);
     if (job.status !== 'completed' || files.length === 0) return own;
     const video = mainFileIndex(files);
     const file = files[video];
@@ -95,6 +114,17 @@ export class JobSubtitleReader {
     const known = this.probed.get(job.id);
     if (known === undefined || known.path !== file.path) return own;
     return [...own, ...embeddedSubtitles(known.tracks, video, file.path, own.length)];
+  }
+
+  /** `jobSubtitles(files)`, worked out again only when the job's file list is not the one of last time. */
+  private fileSubtitles(id: string, files: readonly JobFile[]): JobSubtitle[] {
+    const known = this.fileTracks.get(id);
+    if (known !== undefined && sameFiles(known.files, files)) return [...known.tracks];
+    const tracks = jobSubtitles(files);
+    // Bounded: jobs come and go; a job forgotten here is only worked out again.
+    if (this.fileTracks.size >= MAX_REMEMBERED_JOBS) this.fileTracks.clear();
+    this.fileTracks.set(id, { files: files.map((file) => ({ ...file })), tracks });
+    return [...tracks];
   }
 
   /** Probes the job's video unless it was probed as it is now (same size and time). */
