@@ -10,7 +10,7 @@
  * tracker hands out 127.0.0.1 peers only. Every wait is bounded; every child is killed at the end,
  * on failure and on Ctrl-C.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,6 +31,7 @@ import {
 } from './clients.js';
 import { summariseProfile } from './cpuprofile-summary.js';
 import { CASES, type CaseSpec, type Fixture, prepareFixture, torrentFileFor, verifyDownload } from './fixtures.js';
+import { enterNamespace } from './netns.js';
 import { readPerfSamples, summarisePerf } from './perf-summary.js';
 import { TreeSampler } from './proc.js';
 import { killAllNow, Managed, stopAll } from './spawn.js';
@@ -219,50 +220,7 @@ for (const [flag, value] of [
 
 // ------------------------------------------------------------------- network namespace
 
-/** Re-runs this very command inside `unshare -n` (only `lo`, brought up) and exits with its code. */
-async function reexecInNamespace(): Promise<never> {
-  const script = process.argv[1] ?? fail('no script path');
-  const child = spawn(
-    'unshare',
-    [
-      '--net',
-      '--',
-      'sh',
-      '-c',
-      'ip link set lo up && exec "$@"',
-      'sh',
-      process.execPath,
-      ...process.execArgv,
-      script,
-      ...process.argv.slice(2),
-    ],
-    { stdio: 'inherit', env: { ...process.env, CHILLY_PERF_NETNS: '1' } },
-  );
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-  const code = await new Promise<number>((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 130 : 1))));
-  process.exit(code);
-}
-
-function namespaceState(): string {
-  if (process.env.CHILLY_PERF_NETNS !== '1') return 'host network namespace (127.0.0.1 only)';
-  // /proc/self/net/dev lists the interfaces of this process's namespace (/sys/class/net may not).
-  const links = readFileSync('/proc/self/net/dev', 'utf8')
-    .split('\n')
-    .slice(2)
-    .map((line) => line.split(':')[0]?.trim() ?? '')
-    .filter((name) => name !== '');
-  if (links.length !== 1 || links[0] !== 'lo') {
-    console.error(`bench:perf: network namespace has ${links.join(', ')}, expected only lo`);
-    process.exit(1);
-  }
-  return 'private network namespace with only `lo` (unshare -n)';
-}
-
-if (process.env.CHILLY_PERF_NETNS !== '1' && !opts['no-netns'] && process.getuid?.() === 0) {
-  if (spawnSync('unshare', ['--net', 'true']).status === 0) await reexecInNamespace();
-  console.error('bench:perf: unshare -n does not work here; running in the host namespace on 127.0.0.1');
-}
-const netns = namespaceState();
+const netns = await enterNamespace('bench:perf', opts['no-netns'] ?? false);
 
 // --------------------------------------------------------------------------- cleanup
 

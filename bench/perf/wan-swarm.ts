@@ -27,10 +27,10 @@ import {
   withTimeout,
 } from './clients.js';
 import { type CaseSpec, type Fixture, prepareFixture, torrentFileFor, verifyDownload } from './fixtures.js';
+import { enterNamespace } from './netns.js';
 import { TreeSampler } from './proc.js';
 import { killAllNow, stopAll } from './spawn.js';
 import { startBenchTracker } from './tracker.js';
-import { enterNamespace } from './wan/netns.js';
 import { PrefixPoller } from './wan/prefix-poller.js';
 import { figuresTable, goalsTable, type ReportInput, ratioTable, type SwarmRun, summarise } from './wan/report.js';
 import { checkPortsFree, Relays, Seeders, type SwarmLayout } from './wan/swarm.js';
@@ -64,6 +64,7 @@ const { values: opts } = parseArgs({
     json: { type: 'string' },
     'logs-dir': { type: 'string' },
     'no-netns': { type: 'boolean', default: false },
+    'cpu-prof-dir': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -78,6 +79,7 @@ const USAGE = `npm run bench:swarm -- [options]
   --timeout-s N        per download (default 180)
   --budget-min N       no run starts after N minutes (default 25); the table says what was skipped
   --work-dir DIR       keep fixtures (and the corrupt copy) there, reused next time
+  --cpu-prof-dir DIR   our own leechers (ours, chilly) write a V8 CPU profile there
   --keep               keep the temp folder
   --json FILE          also write every run's figures as JSON
   --logs-dir DIR       keep every leecher's output there
@@ -324,6 +326,14 @@ cleanups.push(() => seeders.stop());
 // ------------------------------------------------------------------------------ runs
 
 /** What each leecher is asked for on top of a plain download, and where its prefix time comes from. */
+/** `--cpu-prof-dir DIR`: our own leechers write a V8 CPU profile there (bench/perf/cpuprofile-summary.ts reads it). */
+function profileArgs(id: string): string[] {
+  const dir = opts['cpu-prof-dir'];
+  return dir === undefined
+    ? []
+    : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir), '--cpu-prof-name', `${id}-${Date.now()}.cpuprofile`];
+}
+
 function leecherArgs(id: string): { extraArgs: string[]; prefixEvent: string | undefined } {
   const prefix = ['--report-prefix', String(prefixBytes)];
   if (id === 'ours') return { extraArgs: [...prefix, '--stream-from-start'], prefixEvent: 'stream-ready' };
@@ -373,7 +383,7 @@ async function runOne(leecher: LeecherSpec, round: number): Promise<SwarmRun> {
       workDir,
       timeoutMs,
       seeder: seederHandle,
-      nodeArgs: product ? PRODUCT_NODE.args : [],
+      nodeArgs: product ? [...PRODUCT_NODE.args, ...profileArgs(leecher.id)] : [],
       nodeEnv: product ? PRODUCT_NODE.env : {},
       peerBundle,
       onEvent: (event) => {

@@ -1,7 +1,7 @@
 /**
- * The network namespace of bench/perf/run.ts, for wan-swarm.ts: as root, the command re-runs
- * itself inside `unshare -n` (a fresh namespace holding only `lo`, which it brings up) and the
- * child checks that `lo` is all there is. Same environment flag as run.ts (CHILLY_PERF_NETNS=1).
+ * The benches' network namespace (run.ts, wan-swarm.ts): as root, the command re-runs itself
+ * inside `unshare -n` (a fresh namespace holding only `lo`, which it brings up) and the child
+ * checks that `lo` is all there is and up (CHILLY_PERF_NETNS=1 marks the child).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
