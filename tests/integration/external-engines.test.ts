@@ -96,6 +96,7 @@ for (const engine of ENGINES) {
     let env: Record<string, string>;
     const swarms: LoopbackSwarm[] = [];
     const stopFeeding: (() => void)[] = [];
+    let swarmCount = 0;
 
     before(async () => {
       ensureCliBuilt();
@@ -154,8 +155,18 @@ for (const engine of ENGINES) {
       return sync.torrents.find((torrent) => torrent.infoHash === infoHash);
     }
 
+    /** A swarm the engine no longer holds: its seeder stops dialing the daemon, and it closes. */
+    async function retire(film: LoopbackSwarm): Promise<void> {
+      const index = swarms.indexOf(film);
+      if (index === -1) return;
+      stopFeeding.splice(index, 1)[0]?.();
+      swarms.splice(index, 1);
+      await film.close();
+    }
+
     async function swarm(options: Parameters<typeof createLoopbackSwarm>[0]): Promise<LoopbackSwarm> {
-      const created = await createLoopbackSwarm({ workDir: path.join(work.dir, `swarm-${swarms.length}`), ...options });
+      swarmCount += 1;
+      const created = await createLoopbackSwarm({ workDir: path.join(work.dir, `swarm-${swarmCount}`), ...options });
       swarms.push(created);
       stopFeeding.push(engine.feed(created, daemon));
       return created;
@@ -212,6 +223,7 @@ for (const engine of ENGINES) {
           what: 'the files deleted by the engine',
         });
         assert.equal(await engineTorrent(film.infoHash), undefined, 'the torrent is gone from the engine');
+        await retire(film);
       } catch (error) {
         throw explain(error);
       }

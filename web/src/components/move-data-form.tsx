@@ -2,7 +2,7 @@
  * "Move data…": moves a job's folder into another folder on the server (POST /download/move-data),
  * and how far a move has come (the job's `move`, live).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ChillyApiError, client, describeError, type Job, jobName, unwrap } from '../api.js';
 import { cannot, useEngine } from '../engine.js';
 import { formatBytes } from '../format.js';
@@ -72,7 +72,9 @@ export function MoveDataForm({ job }: { job: Job }) {
   const [error, setError] = useState<string>();
   const [done, setDone] = useState<string>();
 
-  useEffect(() => {
+  // In the render that shows the field (not after the next paint): a click on "Move data…" is
+  // followed at once by typing.
+  useLayoutEffect(() => {
     if (open) field.current?.focus();
   }, [open]);
 

@@ -3,7 +3,7 @@
  * and screen-reader users start at the top of the new screen, not on a control that has gone.
  */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 
 /** False only for the page's first screen: focus stays where the browser put it on load. */
 let focusOnMount = false;
@@ -23,7 +23,8 @@ export function focusScreenTitle(): void {
 
 export function ScreenTitle({ children }: { children: ComponentChildren }) {
   const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
+  // In the render that shows the screen (not after the next paint), so keys go to the new screen.
+  useLayoutEffect(() => {
     if (focusOnMount) heading.current?.focus();
   }, []);
   // The tab's title names the screen too (what a screen reader says first, what the history lists).
