@@ -180,7 +180,15 @@ export async function startTransmissionDaemon(options: TransmissionDaemonOptions
     const running = spawnDaemon(found.binary, setpriv, configDir, options.workDir, append);
     current = running;
     try {
-      await waitUntilReady({ url, username, password, peerPort, running, timeoutMs: readyTimeoutMs });
+      await waitUntilReady({
+        url,
+        username,
+        password,
+        peerPort,
+        running,
+        timeoutMs: readyTimeoutMs,
+        log: () => output,
+      });
     } catch (error) {
       await running.stop();
       const reason = error instanceof Error ? error.message : String(error);
@@ -312,6 +320,8 @@ interface ReadyProbe {
   peerPort: number;
   running: Running;
   timeoutMs: number;
+  /** The daemon's output so far. */
+  log(): string;
 }
 
 /** Waits until RPC answers session-get with our credentials and the peer port accepts connections. */
@@ -320,6 +330,10 @@ async function waitUntilReady(probe: ReadyProbe): Promise<void> {
   let lastProblem = 'RPC not answering yet';
   while (Date.now() < deadline) {
     if (probe.running.exited()) throw new Error(`it exited (${probe.running.exitStatus()})`);
+    // Something else holds the port: the probe below would connect to that instead.
+    if (probe.log().includes(`Couldn't bind port ${probe.peerPort} on 127.0.0.1`)) {
+      throw new Error(`its peer port ${probe.peerPort} is taken by another process`);
+    }
     const session = await sessionGet(probe).catch((error: unknown) => {
       lastProblem = error instanceof Error ? error.message : String(error);
       return null;

@@ -145,7 +145,8 @@ for (const engine of ENGINES) {
     let downloader: RemoteEngineDownloader;
     const warnings: string[] = [];
     const swarms: LoopbackSwarm[] = [];
-    const stopFeeding: (() => void)[] = [];
+    const feeding = new Map<LoopbackSwarm, () => void>();
+    let swarmCount = 0;
 
     before(async () => {
       work = await tempDir(`chilly-controls-${engine.kind}-`);
@@ -158,7 +159,7 @@ for (const engine of ENGINES) {
       await downloader.connect();
     });
     after(async () => {
-      for (const stop of stopFeeding) stop();
+      for (const stop of feeding.values()) stop();
       await downloader?.destroy();
       await daemon?.stop();
       for (const swarm of swarms) await swarm.close();
@@ -166,12 +167,24 @@ for (const engine of ENGINES) {
     });
 
     async function swarm(options: Parameters<typeof createLoopbackSwarm>[0]): Promise<LoopbackSwarm> {
-      const created = await createLoopbackSwarm({ workDir: path.join(work.dir, `swarm-${swarms.length}`), ...options });
+      swarmCount += 1;
+      const created = await createLoopbackSwarm({ workDir: path.join(work.dir, `swarm-${swarmCount}`), ...options });
       swarms.push(created);
       if (daemon.peerAddress !== undefined && created.seederTorrent !== undefined) {
-        stopFeeding.push(feedFromSeeder(created.seederTorrent, { peerAddress: daemon.peerAddress }));
+        feeding.set(created, feedFromSeeder(created.seederTorrent, { peerAddress: daemon.peerAddress }));
       }
       return created;
+    }
+
+    /**
+     * A swarm the engine no longer holds: its seeder stops dialing the daemon (Transmission, dialed
+     * every second for a torrent it removed, took over a minute to start the next one), and it closes.
+     */
+    async function retire(film: LoopbackSwarm): Promise<void> {
+      feeding.get(film)?.();
+      feeding.delete(film);
+      swarms.splice(swarms.indexOf(film), 1);
+      await film.close();
     }
 
     function explain(error: unknown): Error {
@@ -210,6 +223,7 @@ for (const engine of ENGINES) {
         await downloader.setRateLimits({ downloadBytesPerSecond: 0, uploadBytesPerSecond: 0 });
         assert.deepEqual(await engine.readLimits(daemon), { download: 0, upload: 0 });
         await downloader.cancel('limits');
+        await retire(film);
       } catch (error) {
         throw explain(error);
       }
