@@ -62,7 +62,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   program.option('-c, --config <file>', `config file [CHILLY_CONFIG] (default ${DOCUMENTED_FOLDERS.configFile})`);
   for (const spec of SETTINGS) {
     if (spec.flag === undefined) continue;
-    program.option(`--${spec.flag} <${placeholder(spec.kind)}>`, `${spec.description} [${spec.env}]`);
+    const valueName = 'valueName' in spec ? spec.valueName : placeholder(spec.kind);
+    program.option(`--${spec.flag} <${valueName}>`, `${spec.description} [${spec.env}]`);
   }
 
   const action =

@@ -36,6 +36,8 @@ export interface SettingSpec {
   /** Long flag name (`port` for `--port`); secrets have none, so they never show up in `ps`. */
   flag: string | undefined;
   kind: SettingKind;
+  /** What the flag's value is called in `--help` when its kind does not say (`--on-complete-command <program>`). */
+  valueName?: string;
   min?: number;
   max?: number;
   /** Masked wherever the configuration is printed. */
@@ -217,6 +219,7 @@ export const SETTINGS = [
     env: 'CHILLY_ON_COMPLETE_COMMAND',
     flag: 'on-complete-command',
     kind: 'path',
+    valueName: 'program',
     default: { value: undefined },
     description:
       'a program run (no shell, no arguments) when a download completes, the job in `CHILLY_JOB_*` variables',
