@@ -22,10 +22,11 @@
  * ends the process cleanly (so `--cpu-prof` gets written).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebTorrent, { type Torrent, type TorrentAddOptions, type WebTorrentOptions, type Wire } from 'webtorrent';
+import { MARKER_FILE } from '../../src/disk/media-root.js';
 import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorrent-downloader.js';
 import { LOOPBACK_CLIENT_OPTIONS } from '../../tests/helpers/loopback-swarm.js';
 
@@ -239,7 +240,18 @@ if (engine === 'downloader') {
     else say('ready', { port: downloader.torrentPort, ...memory() });
   });
   say('added');
-  await downloader.start({ id: JOB_ID, sourceType: 'torrent', torrentFile });
+  // Seeding: the data is already in <root>/perf, as a job restarted on its folder finds it (a new
+  // job never takes a folder that exists: it would get perf-2 and download from nobody), in a
+  // media root marked as one that holds downloads (src/disk/media-root.ts).
+  if (mode === 'seed') {
+    await writeFile(path.join(folder, MARKER_FILE), '', { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
+  await downloader.start(
+    { id: JOB_ID, sourceType: 'torrent', torrentFile },
+    mode === 'seed' ? { savePath: path.join(folder, JOB_ID), hasData: true } : {},
+  );
   if (values['stream-from-start']) {
     // A player opening the film: the product's range waiter, from byte 0.
     const torrent = await watchedReady;
