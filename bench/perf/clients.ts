@@ -116,6 +116,16 @@ export interface JsonEvent {
   [key: string]: unknown;
 }
 
+/** A child's JSON line as an event, stamped with when the harness read it; undefined for any other line. */
+export function jsonEvent(line: string): JsonEvent | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return { ...(JSON.parse(line) as JsonEvent), receivedAt: performance.timeOrigin + performance.now() };
+  } catch {
+    return undefined;
+  }
+}
+
 function deferred<T>() {
   let resolve: (value: T) => void = () => undefined;
   let reject: (error: Error) => void = () => undefined;
@@ -149,13 +159,8 @@ function jsonPeer(
   const managed = new Managed(name, command, args, {
     ...(env === undefined ? {} : { env }),
     onLine: (line) => {
-      if (!line.startsWith('{')) return;
-      let event: JsonEvent;
-      try {
-        event = { ...(JSON.parse(line) as JsonEvent), receivedAt: performance.timeOrigin + performance.now() };
-      } catch {
-        return;
-      }
+      const event = jsonEvent(line);
+      if (event === undefined) return;
       if (harnessClock) event.t = event.receivedAt;
       onEvent?.(event);
       if (event.event === 'added') added.resolve(event.t);

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { JsonEvent } from '../clients.js';
+import { type JsonEvent, jsonEvent } from '../clients.js';
 import { Managed } from '../spawn.js';
 import type { RelayConfig, RelayReport } from './relay.js';
 import type { PlannedSeeder } from './swarm-plan.js';
@@ -35,13 +35,8 @@ export class JsonLineChild {
   }
 
   private onLine(line: string): void {
-    if (!line.startsWith('{')) return;
-    let event: JsonEvent;
-    try {
-      event = { ...(JSON.parse(line) as JsonEvent), receivedAt: performance.timeOrigin + performance.now() };
-    } catch {
-      return;
-    }
+    const event = jsonEvent(line);
+    if (event === undefined) return;
     if (event.event === 'error') {
       this.fail(new Error(`${this.managed.name}: ${String(event.message)}`));
       return;
