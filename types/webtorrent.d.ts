@@ -112,6 +112,12 @@ declare module 'webtorrent' {
     _deselect(start: number, end: number, isStreamSelection: boolean): void;
     pause(): void;
     resume(): void;
+    /**
+     * Added by patches/webtorrent+2.8.5.patch: takes no new peers and ends every connection
+     * gracefully (what is queued for a peer goes out first); `cb` once all are closed, after
+     * `timeoutMs` at the latest.
+     */
+    endConnections(timeoutMs: number, cb?: () => void): void;
     destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error | null) => void): void;
     addPeer(peer: string): boolean;
   }

@@ -46,11 +46,15 @@ export const ENGINE_PROBES: readonly EngineProbe[] = [
     name: 'webtorrent+2.8.5',
     kind: 'patch',
     gives:
-      'metadata from peers checked before use; bans by address; write back-pressure; fewer copies; per-torrent speed limits',
-    probe: async ({ WebTorrentTorrent }) =>
-      typeof (WebTorrentTorrent.prototype as { _handleMetadata?: unknown })._handleMetadata === 'function'
-        ? undefined
-        : 'Torrent has no _handleMetadata (peer metadata is not checked)',
+      'metadata from peers checked before use; bans by address; write back-pressure; fewer copies; per-torrent speed limits; seeding ends without dropping what was sent',
+    probe: async ({ WebTorrentTorrent }) => {
+      const prototype = WebTorrentTorrent.prototype as { _handleMetadata?: unknown; endConnections?: unknown };
+      if (typeof prototype._handleMetadata !== 'function')
+        return 'Torrent has no _handleMetadata (peer metadata is not checked)';
+      if (typeof prototype.endConnections !== 'function')
+        return 'Torrent has no endConnections (a seeding job that stops drops what its peers have not read yet)';
+      return undefined;
+    },
   },
   {
     name: 'bittorrent-protocol+4.1.21',

@@ -33,6 +33,21 @@ export const MessageId = {
   extended: 20,
 } as const;
 
+/** 'request' messages for every block of one piece, in order, as one buffer. */
+export function pieceRequests(piece: number, pieceLength: number, blockLength = 16 * 1024): Buffer {
+  const requests: Buffer[] = [];
+  for (let offset = 0; offset < pieceLength; offset += blockLength) {
+    const request = Buffer.alloc(17);
+    request.writeUInt32BE(13, 0);
+    request[4] = MessageId.request;
+    request.writeUInt32BE(piece, 5);
+    request.writeUInt32BE(offset, 9);
+    request.writeUInt32BE(Math.min(blockLength, pieceLength - offset), 13);
+    requests.push(request);
+  }
+  return Buffer.concat(requests);
+}
+
 /** ut_metadata message types (BEP 9). */
 export const UtMetadata = { request: 0, data: 1, reject: 2 } as const;
 
@@ -202,6 +217,8 @@ export class HostileConnection {
   bytesSent = 0;
   /** Ids of the messages the victim sent after its handshake, in order (at most 10,000). */
   readonly receivedIds: number[] = [];
+  /** Bytes of blocks (the payload of 'piece' messages) the victim delivered. */
+  pieceBytesReceived = 0;
   private readonly socket: net.Socket;
   private readonly options: MaliciousPeerOptions;
   private readonly peerId: Buffer;
@@ -313,6 +330,34 @@ export class HostileConnection {
     this.socket.pause();
   }
 
+  /**
+   * From now on reads at most `bytesPerSecond` on average (a slow peer): what the victim sends
+   * faster queues up in the kernel on its side.
+   */
+  readAtMost(bytesPerSecond: number): void {
+    const start = Date.now();
+    let read = 0;
+    this.socket.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+      const wait = start + (read / bytesPerSecond) * 1000 - Date.now();
+      if (wait <= 0 || this.socket.isPaused()) return;
+      this.socket.pause();
+      setTimeout(() => this.socket.resume(), wait).unref();
+    });
+  }
+
+  /**
+   * Sends keep-alives back to back until the connection closes or `timeoutMs` has passed (a
+   * talkative peer: something it sent is nearly always waiting to be read on the victim's side).
+   */
+  async chatter(timeoutMs: number): Promise<void> {
+    const keepAlives = Buffer.alloc(64);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && (await this.send(keepAlives))) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   destroy(): void {
     this.socket.destroy();
   }
@@ -364,6 +409,7 @@ export class HostileConnection {
       if (length === 0) continue; // keep-alive
       const id = message[0] ?? -1;
       if (this.receivedIds.length < 10_000) this.receivedIds.push(id);
+      if (id === MessageId.piece && length > 9) this.pieceBytesReceived += length - 9;
       if (id === MessageId.extended && message[1] === 0) {
         try {
           this.extendedHandshake.resolve(bencode.decode(message.subarray(2)) as Record<string, unknown>);

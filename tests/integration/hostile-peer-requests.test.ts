@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createLoopbackSwarm } from '../helpers/loopback-swarm.js';
-import { MaliciousPeer, MessageId } from '../helpers/malicious-peer.js';
+import { MaliciousPeer, MessageId, pieceRequests } from '../helpers/malicious-peer.js';
 import { sleep, waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -55,18 +55,8 @@ describe('a peer that asks and never reads (finding 2)', () => {
         connection.stopReading();
         // 6,000 blocks: 94 MiB the seeder would read from disk and queue for a peer that reads none.
         for (let piece = 0; piece < 96 && !connection.isClosed; piece++) {
-          const batch: Buffer[] = [];
-          for (let offset = 0; offset < MiB; offset += BLOCK) {
-            const request = Buffer.alloc(17);
-            request.writeUInt32BE(13, 0);
-            request[4] = MessageId.request;
-            request.writeUInt32BE(piece, 5);
-            request.writeUInt32BE(offset, 9);
-            request.writeUInt32BE(BLOCK, 13);
-            batch.push(request);
-          }
-          await connection.send(Buffer.concat(batch));
-          requested += batch.length;
+          await connection.send(pieceRequests(piece, MiB, BLOCK));
+          requested += MiB / BLOCK;
         }
         await connection.waitClosed(15_000);
       },

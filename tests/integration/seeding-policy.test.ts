@@ -7,9 +7,11 @@ import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorren
 import { DownloadService } from '../../src/service/download-service.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { createLoopbackSwarm, LOOPBACK_CLIENT_OPTIONS, sha256File } from '../helpers/loopback-swarm.js';
+import { type HostileConnection, MaliciousPeer, MessageId, pieceRequests } from '../helpers/malicious-peer.js';
 import { tempDir, waitForEvent, waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
+const BLOCK = 16 * 1024;
 
 test('a completed job seeds until its ratio is reached, then stops uploading', async () => {
   const work = await tempDir();
@@ -50,6 +52,79 @@ test('a completed job seeds until its ratio is reached, then stops uploading', a
   } finally {
     await new Promise<void>((resolve) => peer.destroy(() => resolve()));
     await service.close();
+    await swarm.close();
+    await work.cleanup();
+  }
+});
+
+test('a job that stops seeding first hands a slow, talkative peer what it counted as uploaded', async () => {
+  const work = await tempDir();
+  const swarm = await createLoopbackSwarm({
+    name: 'Nosferatu.1922.mkv',
+    files: [{ path: 'Nosferatu.1922.mkv', size: 8 * MiB }],
+    pieceLength: MiB,
+  });
+  let jobCompleted!: () => void;
+  const completed = new Promise<void>((resolve) => {
+    jobCompleted = resolve;
+  });
+  let asked: HostileConnection | undefined;
+  // A peer that reads slowly (what it has not read yet waits in our kernel's send queue) and keeps
+  // sending small messages (so some of them are nearly always unread on our side). Closing a
+  // connection with unread data resets it, and a reset throws away the send queue.
+  const peer = await MaliciousPeer.start({
+    infoHash: swarm.infoHash,
+    script: async (connection) => {
+      if (asked !== undefined) return;
+      asked = connection;
+      await completed;
+      connection.readAtMost(4 * MiB);
+      await connection.message(MessageId.interested);
+      await waitUntil(() => connection.receivedIds.includes(MessageId.unchoke) || connection.isClosed, {
+        timeoutMs: 10_000,
+        what: 'our job to unchoke the peer',
+      });
+      for (let piece = 0; piece < 8; piece++) await connection.send(pieceRequests(piece, MiB, BLOCK));
+      await connection.chatter(30_000);
+    },
+  });
+  // Announced before the job starts: the job's first announce hands it this peer.
+  await peer.announce(swarm.announceUrl);
+  const downloader = new WebTorrentDownloader({ mediaRoot: path.join(work.dir, 'media'), network: 'loopback' });
+  const service = await DownloadService.open({
+    database: openDatabase(path.join(work.dir, 'chilly.db')),
+    downloader,
+    seeding: { ratio: 0.5, minutes: 10 },
+  });
+  const events: JobEvent[] = [];
+  service.subscribe((event) => events.push(event));
+  try {
+    await service.add({ id: 'nosferatu', sourceType: 'torrent', sourceUrn: swarm.magnetURI });
+    await waitUntil(() => service.get('nosferatu').status === 'completed', { what: 'completion' });
+    await waitUntil(() => asked !== undefined, { timeoutMs: 10_000, what: 'our job to connect to the peer' });
+    jobCompleted();
+    await waitUntil(() => events.some((e) => e.type === 'seeding_stopped'), {
+      timeoutMs: 30_000,
+      what: 'seeding to stop at ratio 0.5',
+    });
+    const connection = asked;
+    assert.ok(connection !== undefined);
+    assert.ok(await connection.waitClosed(15_000), 'our job closed its connection to the peer');
+    const counted = service.get('nosferatu').progress.bytesUploaded;
+    assert.ok(counted >= 4 * MiB, `uploaded ${counted} bytes`);
+    // What the count includes besides blocks: 13 bytes of header per block, and the handshakes.
+    const overhead = 13 * Math.ceil(counted / BLOCK) + 4096;
+    const received = connection.pieceBytesReceived;
+    console.log(
+      `a slow peer received ${(received / MiB).toFixed(2)} MiB of blocks; the job counted ${(counted / MiB).toFixed(2)} MiB as uploaded`,
+    );
+    assert.ok(
+      received >= counted - overhead,
+      `the peer received ${(received / MiB).toFixed(2)} MiB of blocks; our job counted ${(counted / MiB).toFixed(2)} MiB as uploaded`,
+    );
+  } finally {
+    await service.close();
+    await peer.close();
     await swarm.close();
     await work.cleanup();
   }

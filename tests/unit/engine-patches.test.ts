@@ -65,6 +65,13 @@ describe('engine check', () => {
       /decoded/,
     );
     assert.ok(await problemOf('webtorrent+2.8.5', withStandIn({ WebTorrentTorrent: PlainTorrent as never })));
+    class EarlierPatchTorrent {
+      _handleMetadata(): void {}
+    }
+    assert.match(
+      (await problemOf('webtorrent+2.8.5', withStandIn({ WebTorrentTorrent: EarlierPatchTorrent as never }))) ?? '',
+      /endConnections/,
+    );
     assert.ok(await problemOf('torrent-piece+3.0.2', withStandIn({ TorrentPiece: PlainPiece as never })));
     assert.ok(await problemOf('ut_metadata+4.0.3', withStandIn({ utMetadata: (() => class {}) as never })));
     assert.ok(

@@ -124,6 +124,15 @@ interface JobRecord {
   limiters: { down: TorrentRateLimiter; up: TorrentRateLimiter } | undefined;
 }
 
+/** How long a seeding torrent leaving the engine waits, at most, for its peers to take what it sent. */
+const END_CONNECTIONS_TIMEOUT_MS = 5_000;
+
+/** Ends a torrent's connections gracefully (see `endConnections` in patches/webtorrent+2.8.5.patch). */
+function endConnections(torrent: Torrent | undefined): Promise<void> {
+  if (torrent === undefined || torrent.destroyed) return Promise.resolve();
+  return new Promise((resolve) => torrent.endConnections(END_CONNECTIONS_TIMEOUT_MS, resolve));
+}
+
 /** Statuses of a job that is fetching data (it holds disk space it has not written yet). */
 const FETCHING: ReadonlySet<JobStatus> = new Set(['verifying', 'downloading', 'stalled']);
 /** WebTorrent's read cache (for streaming and seeding), at most: whole pieces, at least one. */
@@ -357,6 +366,9 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
       assertTransition(record.job, 'cancel');
       // A finished movie is kept unless the caller asks otherwise; partial data is removed.
       const keepData = options.keepData ?? record.job.status === 'completed';
+      // A seeding job that ends (its policy reached, or the user stops it) lets its peers have what
+      // it has sent: torn down at once, a slow peer would lose megabytes counted as uploaded.
+      if (keepData && record.job.status === 'completed') await endConnections(record.torrent);
       await this.detach(record);
       this.records.delete(id);
       if (!keepData) {
