@@ -3,9 +3,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import WebTorrent from 'webtorrent';
 import type { Job } from '../../src/domain/job.js';
 import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorrent-downloader.js';
-import { createLoopbackSwarm, type LoopbackSwarm, sha256File } from '../helpers/loopback-swarm.js';
+import {
+  createLoopbackSwarm,
+  LOOPBACK_CLIENT_OPTIONS,
+  type LoopbackSwarm,
+  sha256File,
+} from '../helpers/loopback-swarm.js';
 import { sleep, tempDir, waitForEvent, waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -98,6 +104,44 @@ describe('WebTorrentDownloader on a loopback swarm', () => {
       assert.equal(done?.name, 'Big.Buck.Bunny.2008.1080p.mkv');
       await assertFilesMatch(swarm, path.join(mediaRoot, 'bunny'));
     } finally {
+      await downloader.destroy();
+      await swarm.close();
+    }
+  });
+
+  test('a seeding job nobody downloads from sends no progress events; one a peer downloads from does', async () => {
+    const swarm = await createLoopbackSwarm({
+      name: 'The.General.1926.mkv',
+      files: [{ path: 'The.General.1926.mkv', size: 2 * MiB }],
+    });
+    const downloader = newDownloader(path.join(work.dir, 'quiet'));
+    const peer = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+    peer.on('error', () => undefined);
+    try {
+      const progress: Array<{ at: number; job: Job }> = [];
+      downloader.on('progress', (job) => progress.push({ at: Date.now(), job }));
+      const completed = waitForEvent(downloader, 'completed', { timeoutMs: 60_000 });
+      await downloader.start({ id: 'general', sourceType: 'torrent', sourceUrn: swarm.magnetURI, status: 'queued' });
+      await completed;
+      // Its download speed fades out over a few seconds; after that its figures stay the same.
+      const lastAt = () => progress.at(-1)?.at ?? 0;
+      await waitUntil(() => Date.now() - lastAt() >= 2_000, { timeoutMs: 30_000, what: 'the progress events to stop' });
+      const quietSince = progress.length;
+      await sleep(1_000);
+      assert.equal(progress.length, quietSince, 'an idle seeding job sent progress events');
+      assert.equal(downloader.get('general')?.status, 'completed');
+
+      // A peer downloads from it (the original seeder gone): its upload is reported as it goes.
+      await swarm.stopSeeder();
+      const torrent = peer.add(swarm.magnetURI, { path: path.join(work.dir, 'quiet-peer') });
+      await waitForEvent(torrent, 'done', { timeoutMs: 60_000 });
+      await waitUntil(() => (progress.at(-1)?.job.progress.bytesUploaded ?? 0) >= 2 * MiB, {
+        timeoutMs: 10_000,
+        what: 'a progress event with the upload',
+      });
+      assert.ok(progress.length > quietSince);
+    } finally {
+      await new Promise<void>((resolve) => peer.destroy(() => resolve()));
       await downloader.destroy();
       await swarm.close();
     }

@@ -10,6 +10,7 @@ import {
   type Job,
   type JobInput,
   type JobPeer,
+  type JobProgress,
   type JobStatus,
   type JobTracker,
   startedJobId,
@@ -47,7 +48,7 @@ import { WarningThrottle } from './engine-warnings.js';
 import { peerList } from './peer-list.js';
 import { applySelection, selectedFilesDone } from './piece-selection.js';
 import { TorrentRangeWaiter } from './range-waiter.js';
-import { progressOf } from './torrent-progress.js';
+import { progressOf, sameProgress } from './torrent-progress.js';
 import { TorrentRateLimiter } from './torrent-rate-limiter.js';
 import { sameTrackerUrl, TorrentTrackers } from './tracker-list.js';
 
@@ -103,6 +104,8 @@ interface JobRecord {
   store: ConfinedChunkStore | undefined;
   torrent: Torrent | undefined;
   progressTimer: NodeJS.Timeout | undefined;
+  /** The status and figures of the last progress event (none since the timer started: undefined). */
+  lastReported: { status: JobStatus; progress: JobProgress } | undefined;
   resume: ResumeState | undefined;
   /** Size, piece length and file ranges, once the metadata is known: what the free-space check needs. */
   layout: TorrentLayout | undefined;
@@ -307,6 +310,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         store: undefined,
         torrent: undefined,
         progressTimer: undefined,
+        lastReported: undefined,
         resume: resume?.state,
         selection,
         sequential: options.sequential ?? true,
@@ -725,13 +729,21 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
    */
   private startProgressTimer(record: JobRecord): void {
     this.stopProgressTimer(record);
+    record.lastReported = undefined;
     const tick = (): void => {
       const status = record.job.status;
       // Completed jobs still attached are seeding: their upload figures keep coming.
       if (record.torrent !== undefined && (status === 'completed' || FETCHING.has(status)) && status !== 'verifying') {
         this.updateProgress(record);
         if (status !== 'completed') this.updateStall(record, record.torrent);
-        this.emit('progress', snapshot(record.job));
+        // The same figures again (a seeding job nobody downloads from, a download with no peer)
+        // are no news: hundreds of idle jobs would otherwise keep the service and every client busy.
+        const last = record.lastReported;
+        const { progress } = record.job;
+        if (last === undefined || last.status !== record.job.status || !sameProgress(last.progress, progress)) {
+          record.lastReported = { status: record.job.status, progress };
+          this.emit('progress', snapshot(record.job));
+        }
       }
       // Stopped (or restarted) while the listeners ran: that timer is not this one's to replace.
       if (record.progressTimer !== timer) return;
