@@ -28,6 +28,11 @@ declare module 'torrent-piece' {
   }
 }
 
+declare module 'throughput' {
+  /** A meter of bytes per second over the last `seconds` (default 5): call with bytes to add, or none to read. */
+  export default function throughput(seconds?: number): (delta?: number) => number;
+}
+
 declare module 'ut_metadata' {
   export default function utMetadata(metadata?: Uint8Array): { prototype: object };
 }

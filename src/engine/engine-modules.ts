@@ -8,6 +8,7 @@ export { default as PeerWire } from 'bittorrent-protocol';
 export { default as TrackerClient } from 'bittorrent-tracker/client';
 export { default as ImmediateChunkStore } from 'immediate-chunk-store';
 export { default as dhtBencode } from 'k-rpc-socket/node_modules/bencode/lib/index.js';
+export { default as throughput } from 'throughput';
 export { default as TorrentPiece } from 'torrent-piece';
 export { arr2hex } from 'uint8-util';
 export { default as utMetadata } from 'ut_metadata';

@@ -107,6 +107,28 @@ export const ENGINE_PROBES: readonly EngineProbe[] = [
     },
   },
   {
+    name: 'throughput+1.0.2',
+    kind: 'patch',
+    gives:
+      'speed meters read the clock once per run of code, without process.hrtime (a fifth of the CPU of a download)',
+    probe: async ({ throughput }) => {
+      const hrtime = process.hrtime;
+      let calls = 0;
+      process.hrtime = Object.assign((time?: [number, number]) => {
+        calls += 1;
+        return hrtime(time);
+      }, hrtime);
+      try {
+        const meter = throughput(5);
+        meter(16_384);
+        meter();
+      } finally {
+        process.hrtime = hrtime;
+      }
+      return calls === 0 ? undefined : `speed meters read process.hrtime (${calls} times for 2 readings)`;
+    },
+  },
+  {
     name: 'bencode+4.0.1',
     kind: 'patch',
     gives: 'strings of negative or too great length refused (one looped forever)',

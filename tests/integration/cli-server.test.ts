@@ -327,7 +327,7 @@ describe('chilly (built) against a running server', () => {
     assert.match(doctor.stdout, /^✓ data folder: .* is writable$/m);
     assert.match(
       doctor.stdout,
-      /^✓ engine: webtorrent 2\.8\.5 \((bundled|from node_modules)\) with all 8 patches and 2 pins$/m,
+      /^✓ engine: webtorrent 2\.8\.5 \((bundled|from node_modules)\) with all 9 patches and 2 pins$/m,
     );
     assert.match(doctor.stdout, /^! TMDB: no API key/m);
     // The server keeps its torrent port in the data folder, and doctor finds it accepting.

@@ -150,7 +150,7 @@ describe('chilly-movies installed as a dependency (issue 13)', { timeout: 600_00
         [],
         'every engine patch and pin is in the code the consumer runs',
       );
-      assert.equal(engine.checks.length, 10);
+      assert.equal(engine.checks.length, 11);
       const started = await next();
       assert.deepEqual([started.event, started.id], ['started', 'unique-id']);
       assert.ok(['queued', 'downloading'].includes(String(started.status)), String(started.status));

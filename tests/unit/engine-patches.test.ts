@@ -73,6 +73,11 @@ describe('engine check', () => {
       /endConnections/,
     );
     assert.ok(await problemOf('torrent-piece+3.0.2', withStandIn({ TorrentPiece: PlainPiece as never })));
+    const hrtimeMeter = () => () => process.hrtime()[1];
+    assert.match(
+      (await problemOf('throughput+1.0.2', withStandIn({ throughput: hrtimeMeter as never }))) ?? '',
+      /process\.hrtime/,
+    );
     assert.ok(await problemOf('ut_metadata+4.0.3', withStandIn({ utMetadata: (() => class {}) as never })));
     assert.ok(
       await problemOf(
