@@ -125,6 +125,8 @@ declare module 'webtorrent' {
   export default class WebTorrent extends EventEmitter {
     constructor(opts?: WebTorrentOptions);
     readonly torrents: Torrent[];
+    /** Hex, as peers see it in the handshake. */
+    readonly peerId: string;
     readonly destroyed: boolean;
     readonly torrentPort: number;
     add(

@@ -75,7 +75,8 @@ test('a job that stops seeding first hands a slow, talkative peer what it counte
   const peer = await MaliciousPeer.start({
     infoHash: swarm.infoHash,
     script: async (connection) => {
-      if (asked !== undefined) return;
+      // Only our job's connection (the swarm's seeder could learn of this peer too).
+      if (asked !== undefined || connection.remotePeerId === swarm.seeder?.peerId) return;
       asked = connection;
       await completed;
       connection.readAtMost(4 * MiB);
@@ -112,8 +113,10 @@ test('a job that stops seeding first hands a slow, talkative peer what it counte
     assert.ok(await connection.waitClosed(15_000), 'our job closed its connection to the peer');
     const counted = service.get('nosferatu').progress.bytesUploaded;
     assert.ok(counted >= 4 * MiB, `uploaded ${counted} bytes`);
-    // What the count includes besides blocks: 13 bytes of header per block, and the handshakes.
-    const overhead = 13 * Math.ceil(counted / BLOCK) + 4096;
+    // The engine counts every byte it sends, not only blocks: 13 bytes of header per block sent,
+    // its own requests while it downloaded (17 bytes a block), the handshakes. Well under 64 KiB
+    // here; the loss this test is about was megabytes.
+    const overhead = 64 * 1024;
     const received = connection.pieceBytesReceived;
     console.log(
       `a slow peer received ${(received / MiB).toFixed(2)} MiB of blocks; the job counted ${(counted / MiB).toFixed(2)} MiB as uploaded`,
