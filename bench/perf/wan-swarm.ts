@@ -325,7 +325,6 @@ cleanups.push(() => seeders.stop());
 
 // ------------------------------------------------------------------------------ runs
 
-/** What each leecher is asked for on top of a plain download, and where its prefix time comes from. */
 /** `--cpu-prof-dir DIR`: our own leechers write a V8 CPU profile there (bench/perf/cpuprofile-summary.ts reads it). */
 function profileArgs(id: string): string[] {
   const dir = opts['cpu-prof-dir'];
@@ -334,6 +333,7 @@ function profileArgs(id: string): string[] {
     : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir), '--cpu-prof-name', `${id}-${Date.now()}.cpuprofile`];
 }
 
+/** What each leecher is asked for on top of a plain download, and where its prefix time comes from. */
 function leecherArgs(id: string): { extraArgs: string[]; prefixEvent: string | undefined } {
   const prefix = ['--report-prefix', String(prefixBytes)];
   if (id === 'ours') return { extraArgs: [...prefix, '--stream-from-start'], prefixEvent: 'stream-ready' };
