@@ -30,6 +30,12 @@ export class FakeEngineAdapter implements EngineAdapter {
   down = false;
   /** When set, signing in fails with `engine_auth_failed`. */
   wrongPassword = false;
+  /**
+   * The next this many full lists are empty, as from a daemon that answers before it has loaded its
+   * torrents (Transmission 3.00 just started does, now and then); nothing it loads shows up in an
+   * incremental list either.
+   */
+  emptyFullLists = 0;
   readonly torrents = new Map<string, FakeTorrent>();
   /** Files a torrent gets when its metadata arrives (the fake has it at once for every source). */
   filesFor: (request: EngineAddRequest) => EngineFile[] = () => [
@@ -87,6 +93,10 @@ export class FakeEngineAdapter implements EngineAdapter {
       this.#fullNext = false;
       this.#changed.clear();
       this.#removed.clear();
+      if (this.emptyFullLists > 0) {
+        this.emptyFullLists -= 1;
+        return { full: true, torrents: [], removed: [] };
+      }
       return { full: true, torrents: [...this.torrents.values()].map((t) => ({ ...t.torrent })), removed: [] };
     }
     const torrents = [...this.#changed].flatMap((hash) => {
@@ -171,6 +181,12 @@ export class FakeEngineAdapter implements EngineAdapter {
     const total = entry.torrent.bytesTotal ?? 0;
     const done = Math.min(total, bytesDone);
     this.#set(infoHash, { bytesDone: done, downloadSpeed: 1000, status: done >= total ? 'completed' : 'downloading' });
+  }
+
+  /** As if it were taken out of the engine while nobody listened: no incremental list says so. */
+  forget(infoHash: string): void {
+    this.torrents.delete(infoHash);
+    this.#changed.delete(infoHash);
   }
 
   /** As if a user removed it in the engine's own interface. */

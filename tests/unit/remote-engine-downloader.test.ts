@@ -19,7 +19,11 @@ import { tempDir, waitUntil } from '../helpers/wait.js';
 
 const HASH = 'cd'.repeat(20);
 const MAGNET = `magnet:?xt=urn:btih:${HASH}&dn=The.General.1926.mkv`;
-const FAST = { pollIntervalMs: 10, reconnect: { minDelayMs: 10, maxDelayMs: 40, jitter: 'none' as const } };
+const FAST = {
+  pollIntervalMs: 10,
+  missingForMs: 200,
+  reconnect: { minDelayMs: 10, maxDelayMs: 40, jitter: 'none' as const },
+};
 
 describe('the service on an external engine', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
@@ -148,6 +152,34 @@ describe('the service on an external engine', () => {
     // Resuming is the user's choice to add it again.
     await service.resume('general');
     await waitUntil(() => engine.torrents.has(HASH), { what: 'added again on resume' });
+  });
+
+  test('an engine back from a restart that lists nothing before it has loaded its torrents does not end the job', async () => {
+    const { service } = await start();
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => service.get('general').files !== undefined);
+    engine.down = true;
+    await waitUntil(() => service.get('general').error?.code === 'engine_unreachable', { what: 'engine_unreachable' });
+    engine.advance(HASH, 500_000); // the engine went on before it went away
+    engine.emptyFullLists = 2;
+    engine.down = false;
+    await waitUntil(() => service.get('general').progress.bytesDone === 500_000, { what: 'carried on' });
+    assert.equal(service.get('general').status, 'downloading');
+    assert.equal(service.get('general').error, undefined);
+    assert.equal(engine.calls.filter((call) => call.startsWith('add')).length, 1, 'attached again, not added');
+  });
+
+  test('a torrent that stays missing from the engine’s full lists ends its job with removed_externally', async () => {
+    const { service } = await start();
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => service.get('general').files !== undefined);
+    engine.down = true;
+    await waitUntil(() => service.get('general').error?.code === 'engine_unreachable', { what: 'engine_unreachable' });
+    engine.forget(HASH); // removed in the engine's interface while Chilly could not hear it
+    engine.down = false;
+    await waitUntil(() => service.get('general').status === 'error', { what: 'error' });
+    assert.equal(service.get('general').error?.code, 'removed_externally');
+    assert.equal(engine.torrents.has(HASH), false, 'not added back');
   });
 
   test('wrong credentials: adding is refused with engine_auth_failed, and nothing is kept', async () => {

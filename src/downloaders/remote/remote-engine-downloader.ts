@@ -9,7 +9,9 @@
  * - Engine gone: attached jobs show `stalled` with `engine_unreachable`, the sync is retried with
  *   backoff, and they carry on when it answers (a start meanwhile is added then).
  * - A torrent removed in the engine's own interface ends its job with `removed_externally`; it is
- *   never added back silently.
+ *   never added back silently. One merely absent from the engine's full list is taken as removed only
+ *   once it has stayed absent for `missingForMs`: a daemon that has just started may answer before
+ *   it has loaded its torrents.
  * - `destroy()` stops following the engine and leaves every torrent as it is.
  * - Everyday controls are the engine's own: `recheck` is its force recheck, `setRateLimits` and
  *   `setJobRateLimits` its global and per-torrent limits, `peers` its peer list (fetched in the
@@ -46,6 +48,12 @@ export interface RemoteEngineDownloaderOptions {
   stalledAfterMs?: number;
   /** Waits between syncs while the engine does not answer (default 1 s doubling to 30 s, with jitter). */
   reconnect?: BackoffOptions;
+  /**
+   * A torrent absent from the engine's full lists (and never said removed) ends its job with
+   * `removed_externally` once it has been absent this long (default 10 s). Transmission 3.00, just
+   * started, now and then answers its first torrent list before it has loaded its torrents.
+   */
+  missingForMs?: number;
   onWarning?: (message: string, cause?: unknown) => void;
 }
 
@@ -76,10 +84,13 @@ interface Attachment {
   /** Someone asked for the peers lately: each sync fetches them again until then. */
   peersWantedUntil: number;
   fetchingPeers: boolean;
+  /** Since then absent from every full list (see `missingForMs`). */
+  missingSince?: number;
 }
 
 const DEFAULT_POLL_MS = 1_000;
 const DEFAULT_STALLED_AFTER_MS = 30_000;
+const DEFAULT_MISSING_FOR_MS = 10_000;
 /**
  * After a recheck, the engine may still say `completed` for a moment before it starts checking (or
  * be done checking a small torrent by the next sync): a completed torrent is taken as such only once
@@ -97,6 +108,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
   readonly #pathMap: EnginePathMap | undefined;
   readonly #pollMs: number;
   readonly #stalledAfterMs: number;
+  readonly #missingForMs: number;
   readonly #reconnect: BackoffOptions;
   readonly #warn: (message: string, cause?: unknown) => void;
   readonly #jobs = new Map<string, Attachment>();
@@ -123,6 +135,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
     this.#pathMap = options.pathMap;
     this.#pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
     this.#stalledAfterMs = options.stalledAfterMs ?? DEFAULT_STALLED_AFTER_MS;
+    this.#missingForMs = options.missingForMs ?? DEFAULT_MISSING_FOR_MS;
     this.#reconnect = options.reconnect ?? DEFAULT_RECONNECT;
     this.#warn = options.onWarning ?? (() => undefined);
     this.engineName = this.#adapter.engineName;
@@ -511,26 +524,34 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
 
   async #applySync(): Promise<void> {
     const sync = await this.#adapter.sync();
-    const removed = new Set(sync.removed.map((hash) => hash.toLowerCase()));
-    if (sync.full) {
-      const present = new Set(sync.torrents.map((torrent) => torrent.infoHash));
-      for (const hash of this.#engine.keys()) if (!present.has(hash)) removed.add(hash);
-      this.#engine.clear();
-    }
-    for (const hash of removed) this.#engine.delete(hash);
+    const saidRemoved = new Set(sync.removed.map((hash) => hash.toLowerCase()));
+    if (sync.full) this.#engine.clear();
+    for (const hash of saidRemoved) this.#engine.delete(hash);
     for (const torrent of sync.torrents) this.#engine.set(torrent.infoHash, torrent);
     this.#synced = true;
+    const now = Date.now();
+    let missing = false;
     for (const entry of [...this.#jobs.values()]) {
       if (entry.pendingAdd) continue;
       const torrent = this.#engine.get(entry.infoHash);
       if (torrent === undefined) {
-        // Absent from a full list, or said removed: someone took it out of the engine. Absent from
-        // an incremental one only means it did not change.
-        if (sync.full || removed.has(entry.infoHash)) this.#removedExternally(entry);
+        // Said removed: someone took it out of the engine. Absent from a full list: the same, once
+        // it has stayed absent a while (a daemon just started may not have loaded it yet). Absent
+        // from an incremental list only means it did not change.
+        if (saidRemoved.has(entry.infoHash)) {
+          this.#removedExternally(entry);
+        } else if (sync.full) {
+          entry.missingSince ??= now;
+          if (now - entry.missingSince >= this.#missingForMs) this.#removedExternally(entry);
+          else missing = true;
+        }
         continue;
       }
+      entry.missingSince = undefined;
       if (sync.full || sync.torrents.includes(torrent)) this.#applyTorrent(entry, torrent);
     }
+    // Only a full list can show that a missing torrent is there after all.
+    if (missing) this.#adapter.resetSync();
   }
 
   /** Adds the jobs started while the engine did not answer. */
