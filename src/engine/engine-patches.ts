@@ -46,7 +46,7 @@ export const ENGINE_PROBES: readonly EngineProbe[] = [
     name: 'webtorrent+2.8.5',
     kind: 'patch',
     gives:
-      'metadata from peers checked before use; bans by address; write back-pressure; fewer copies; per-torrent speed limits; seeding ends without dropping what was sent',
+      'metadata from peers checked before use; bans by address; write back-pressure; fewer copies; per-torrent speed limits; seeding ends without dropping what was sent; a new peer asked for 4 blocks at once',
     probe: async ({ WebTorrentTorrent }) => {
       const prototype = WebTorrentTorrent.prototype as { _handleMetadata?: unknown; endConnections?: unknown };
       if (typeof prototype._handleMetadata !== 'function')
@@ -59,7 +59,8 @@ export const ENGINE_PROBES: readonly EngineProbe[] = [
   {
     name: 'bittorrent-protocol+4.1.21',
     kind: 'patch',
-    gives: 'messages capped at 2 MiB and checked; a peer that breaks the protocol is dropped; bounded requests',
+    gives:
+      'messages capped at 2 MiB and checked; a peer that breaks the protocol is dropped; bounded requests; download rate counted from the first request',
     probe: ({ PeerWire }) =>
       new Promise((resolve) => {
         const wire = new PeerWire();

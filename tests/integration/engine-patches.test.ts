@@ -1,7 +1,8 @@
 /**
  * The WebTorrent patches in patches/ (applied by patch-package on install), on a real loopback
  * swarm: a disk slower than the network does not pile verified pieces up in memory, the read cache
- * is bounded in bytes, and data assembled in reused piece buffers arrives intact.
+ * is bounded in bytes, and data assembled in reused piece buffers arrives intact. With a scripted
+ * peer: a new peer's first requests, and its download rate counted from them.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -13,7 +14,8 @@ import {
   type LoopbackSwarm,
   sha256File,
 } from '../helpers/loopback-swarm.js';
-import { tempDir } from '../helpers/wait.js';
+import { MaliciousPeer, MessageId } from '../helpers/malicious-peer.js';
+import { tempDir, waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 /** The patch's bound on verified pieces waiting for their write (MAX_PENDING_WRITE_BYTES). */
@@ -145,6 +147,56 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
     } finally {
       await new Promise<void>((resolve) => client.destroy(() => resolve()));
       await cleanup();
+    }
+  });
+});
+
+describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protocol+4.1.21.patch)', () => {
+  test('is asked for 4 blocks at once, and its rate counts from the first request, not from the connection', async () => {
+    const work = await tempDir();
+    const swarm = await createLoopbackSwarm({
+      workDir: path.join(work.dir, 'swarm'),
+      name: 'new-peer.bin',
+      files: [{ path: 'new-peer.bin', size: 4 * MiB }],
+      pieceLength: 256 * 1024,
+      seeder: false,
+    });
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+    const slowStartMs = 3_000;
+    const seen = { requestsBeforeAnyBlock: 0 };
+    const peer = await MaliciousPeer.start({
+      infoHash: swarm.infoHash,
+      script: async (connection) => {
+        // A far peer: handshakes, bitfield and unchoke take round trips before the first request.
+        await new Promise((resolve) => setTimeout(resolve, slowStartMs));
+        await connection.message(MessageId.bitfield, Buffer.alloc(2, 0xff)); // all 16 pieces
+        await connection.message(MessageId.unchoke);
+        const requested = () => connection.receivedIds.filter((id) => id === MessageId.request).length;
+        await waitUntil(() => requested() > 0 || connection.isClosed, { timeoutMs: 10_000, what: 'a request' });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        seen.requestsBeforeAnyBlock = requested();
+        const block = Buffer.alloc(8 + 16 * 1024);
+        await connection.message(MessageId.piece, block); // piece 0, offset 0
+      },
+    });
+    try {
+      const torrent = await addTorrent(client, swarm, { path: path.join(work.dir, 'download'), announce: [] });
+      torrent.addPeer(peer.address);
+      await waitUntil(() => (torrent.wires[0] as { downloaded?: number } | undefined)?.downloaded === 16 * 1024, {
+        timeoutMs: slowStartMs + 10_000,
+        what: 'the first block',
+      });
+      const rate = torrent.wires[0]?.downloadSpeed() ?? 0;
+      assert.equal(seen.requestsBeforeAnyBlock, 4, 'requests before the peer sent anything');
+      // Counted from the connection, one block over 3 s and more is at most a third of the block
+      // per second; counted from the request, it is the block (the first second's figure).
+      assert.ok(rate > 8 * 1024, `rate right after the first block: ${rate} B/s`);
+      assert.deepEqual(peer.scriptErrors, []);
+    } finally {
+      await new Promise<void>((resolve) => client.destroy(() => resolve()));
+      await peer.close();
+      await swarm.close();
+      await work.cleanup();
     }
   });
 });
