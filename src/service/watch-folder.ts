@@ -96,7 +96,9 @@ export class WatchFolder {
       before !== undefined &&
       before.size === now.size &&
       before.mtimeMs === now.mtimeMs &&
-      Date.now() - now.mtimeMs >= (this.#options.settleMs ?? 1_000);
+      // Date.now() counts whole milliseconds and mtimeMs has fractions: a file written within the
+      // current millisecond would otherwise look written in the future.
+      Date.now() - Math.floor(now.mtimeMs) >= (this.#options.settleMs ?? 1_000);
     if (!settled) return;
     this.#seen.delete(name);
     if (now.size > MAX_TORRENT_FILE_BYTES) {
