@@ -2,7 +2,8 @@
  * The WebTorrent patches in patches/ (applied by patch-package on install), on a real loopback
  * swarm: a disk slower than the network does not pile verified pieces up in memory, the read cache
  * is bounded in bytes, and data assembled in reused piece buffers arrives intact. With a scripted
- * peer: a new peer's first requests, and its download rate counted from them.
+ * peer: a new peer's first requests, its download rate counted from them, and its pipeline in its
+ * first seconds.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import {
   type LoopbackSwarm,
   sha256File,
 } from '../helpers/loopback-swarm.js';
-import { MaliciousPeer, MessageId } from '../helpers/malicious-peer.js';
+import { type HostileConnection, MaliciousPeer, MessageId } from '../helpers/malicious-peer.js';
 import { tempDir, waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -152,7 +153,18 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
 });
 
 describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protocol+4.1.21.patch)', () => {
-  test('is asked for 4 blocks at once, and its rate counts from the first request, not from the connection', async () => {
+  const BLOCK = 16 * 1024;
+  const requests = (connection: HostileConnection) =>
+    connection.receivedIds.filter((id) => id === MessageId.request).length;
+
+  /**
+   * A torrent of 16 pieces of 256 KiB in a WebTorrent client whose only peer is a scripted one that
+   * has every piece; `body` gets the torrent once the peer is added.
+   */
+  async function withScriptedPeer(
+    script: (connection: HostileConnection) => Promise<void>,
+    body: (torrent: Torrent, peer: MaliciousPeer) => Promise<void>,
+  ): Promise<void> {
     const work = await tempDir();
     const swarm = await createLoopbackSwarm({
       workDir: path.join(work.dir, 'swarm'),
@@ -162,35 +174,10 @@ describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protoco
       seeder: false,
     });
     const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
-    const slowStartMs = 3_000;
-    const seen = { requestsBeforeAnyBlock: 0 };
-    const peer = await MaliciousPeer.start({
-      infoHash: swarm.infoHash,
-      script: async (connection) => {
-        // A far peer: handshakes, bitfield and unchoke take round trips before the first request.
-        await new Promise((resolve) => setTimeout(resolve, slowStartMs));
-        await connection.message(MessageId.bitfield, Buffer.alloc(2, 0xff)); // all 16 pieces
-        await connection.message(MessageId.unchoke);
-        const requested = () => connection.receivedIds.filter((id) => id === MessageId.request).length;
-        await waitUntil(() => requested() > 0 || connection.isClosed, { timeoutMs: 10_000, what: 'a request' });
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        seen.requestsBeforeAnyBlock = requested();
-        const block = Buffer.alloc(8 + 16 * 1024);
-        await connection.message(MessageId.piece, block); // piece 0, offset 0
-      },
-    });
+    const peer = await MaliciousPeer.start({ infoHash: swarm.infoHash, script });
     try {
       const torrent = await addTorrent(client, swarm, { path: path.join(work.dir, 'download'), announce: [] });
-      torrent.addPeer(peer.address);
-      await waitUntil(() => (torrent.wires[0] as { downloaded?: number } | undefined)?.downloaded === 16 * 1024, {
-        timeoutMs: slowStartMs + 10_000,
-        what: 'the first block',
-      });
-      const rate = torrent.wires[0]?.downloadSpeed() ?? 0;
-      assert.equal(seen.requestsBeforeAnyBlock, 4, 'requests before the peer sent anything');
-      // Counted from the connection, one block over 3 s and more is at most a third of the block
-      // per second; counted from the request, it is the block (the first second's figure).
-      assert.ok(rate > 8 * 1024, `rate right after the first block: ${rate} B/s`);
+      await body(torrent, peer);
       assert.deepEqual(peer.scriptErrors, []);
     } finally {
       await new Promise<void>((resolve) => client.destroy(() => resolve()));
@@ -198,6 +185,92 @@ describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protoco
       await swarm.close();
       await work.cleanup();
     }
+  }
+
+  async function haveAllAndUnchoke(connection: HostileConnection): Promise<void> {
+    await connection.message(MessageId.bitfield, Buffer.alloc(2, 0xff)); // all 16 pieces
+    await connection.message(MessageId.unchoke);
+    await waitUntil(() => requests(connection) > 0 || connection.isClosed, {
+      timeoutMs: 10_000,
+      what: `a request (${connection.receivedIds.join(',')})`,
+    });
+  }
+
+  /** A block of the last piece, which nobody asked for yet: it counts as received, and completes nothing. */
+  const unaskedBlock = (offset: number) => {
+    const message = Buffer.alloc(8 + BLOCK);
+    message.writeUInt32BE(15, 0);
+    message.writeUInt32BE(offset, 4);
+    return message;
+  };
+
+  test('is asked for 4 blocks at once, and its rate counts from the first request, not from the connection', async () => {
+    const slowStartMs = 3_000;
+    const seen = { requestsBeforeAnyBlock: 0 };
+    await withScriptedPeer(
+      async (connection) => {
+        // A far peer: handshakes, bitfield and unchoke take round trips before the first request.
+        await new Promise((resolve) => setTimeout(resolve, slowStartMs));
+        await haveAllAndUnchoke(connection);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        seen.requestsBeforeAnyBlock = requests(connection);
+        await connection.message(MessageId.piece, unaskedBlock(0));
+      },
+      async (torrent, peer) => {
+        torrent.addPeer(peer.address);
+        await waitUntil(() => (torrent.wires[0] as { downloaded?: number } | undefined)?.downloaded === BLOCK, {
+          timeoutMs: slowStartMs + 10_000,
+          what: 'the first block',
+        });
+        const rate = torrent.wires[0]?.downloadSpeed() ?? 0;
+        assert.equal(seen.requestsBeforeAnyBlock, 4, 'requests before the peer sent anything');
+        // Counted from the connection, one block over 3 s and more is at most a third of the block
+        // per second; counted from the request, it is the block (the first second's figure).
+        assert.ok(rate > BLOCK / 2, `rate right after the first block: ${rate} B/s`);
+      },
+    );
+  });
+
+  /**
+   * The peer sends 20 blocks at once after the first requests, then chokes and unchokes: what the
+   * torrent asks for then is its pipeline for a peer that gave 320 KiB in its first second.
+   * (Sent right after the handshake, WebTorrent misses an unchoke that comes before it is
+   * interested: the peer waits a little, as real ones do.)
+   */
+  async function pipelineAfterTwentyBlocks(critical: boolean): Promise<number> {
+    let asked = 0;
+    await withScriptedPeer(
+      async (connection) => {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await haveAllAndUnchoke(connection);
+        for (let block = 0; block < 16; block++) await connection.message(MessageId.piece, unaskedBlock(block * BLOCK));
+        for (let block = 0; block < 4; block++) await connection.message(MessageId.piece, unaskedBlock(block * BLOCK));
+        // Choked and unchoked: the engine asks for its whole pipeline at once.
+        await connection.message(MessageId.choke);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const before = requests(connection);
+        await connection.message(MessageId.unchoke);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        asked = requests(connection) - before;
+      },
+      async (torrent, peer) => {
+        if (critical) torrent.critical(0, 15);
+        torrent.addPeer(peer.address);
+        await waitUntil(() => asked > 0 || peer.scriptErrors.length > 0, {
+          timeoutMs: 15_000,
+          what: `the peer to count the requests (${peer.connections.length} connections)`,
+        });
+      },
+    );
+    return asked;
+  }
+
+  test('holds 3 s of its rate in its pipeline for its first seconds, 1 s while a critical piece is missing', async () => {
+    // 1 s of a rate of 20 blocks a second is 2 + 20 requests; 3 s is 2 + 60.
+    const ramping = await pipelineAfterTwentyBlocks(false);
+    assert.ok(ramping > 22, `requests without critical pieces: ${ramping}`);
+    const streaming = await pipelineAfterTwentyBlocks(true);
+    assert.ok(streaming <= 22, `requests while the critical pieces are missing: ${streaming}`);
   });
 });
 
