@@ -46,7 +46,7 @@ export const ENGINE_PROBES: readonly EngineProbe[] = [
     name: 'webtorrent+2.8.5',
     kind: 'patch',
     gives:
-      'metadata from peers checked before use; bans by address; write back-pressure; fewer copies; per-torrent speed limits; seeding ends without dropping what was sent; a new peer asked for 4 blocks at once, its pipeline deeper for its first 3 s',
+      'metadata from peers checked before use; bans by address; write back-pressure; fewer copies; per-torrent speed limits; seeding ends without dropping what was sent; a new peer asked for 4 blocks at once (at once even if it unchoked with its handshake), its pipeline deeper for its first 3 s',
     probe: async ({ WebTorrentTorrent }) => {
       const prototype = WebTorrentTorrent.prototype as { _handleMetadata?: unknown; endConnections?: unknown };
       if (typeof prototype._handleMetadata !== 'function')
