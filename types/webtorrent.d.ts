@@ -71,6 +71,8 @@ declare module 'webtorrent' {
     readonly peerChoking: boolean;
     readonly peerInterested: boolean;
     readonly peerPieces: { get(index: number): boolean };
+    /** Bytes of blocks received from this peer. */
+    readonly downloaded: number;
     downloadSpeed(): number;
     uploadSpeed(): number;
     destroy(): void;

@@ -54,6 +54,16 @@ describe('the service on an external engine', () => {
     return { service, downloader };
   }
 
+  /** A job attached to its torrent in the engine, then the engine gone: the job says so. */
+  async function attachedJobWithEngineDown(): Promise<DownloadService> {
+    const { service } = await start();
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => service.get('general').files !== undefined);
+    engine.down = true;
+    await waitUntil(() => service.get('general').error?.code === 'engine_unreachable', { what: 'engine_unreachable' });
+    return service;
+  }
+
   test('a job is added to the engine in a folder of its own there, and follows it to completed', async () => {
     const { service, downloader } = await start();
     assert.equal(downloader.capabilities.localFiles, false, 'no path map: the files are the engine’s');
@@ -116,11 +126,7 @@ describe('the service on an external engine', () => {
   });
 
   test('an engine that goes away: the job shows engine_unreachable, and carries on when it is back', async () => {
-    const { service } = await start();
-    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
-    await waitUntil(() => service.get('general').files !== undefined);
-    engine.down = true;
-    await waitUntil(() => service.get('general').error?.code === 'engine_unreachable', { what: 'engine_unreachable' });
+    const service = await attachedJobWithEngineDown();
     assert.equal(service.get('general').status, 'stalled');
     engine.down = false;
     engine.advance(HASH, 500_000);
@@ -155,11 +161,7 @@ describe('the service on an external engine', () => {
   });
 
   test('an engine back from a restart that lists nothing before it has loaded its torrents does not end the job', async () => {
-    const { service } = await start();
-    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
-    await waitUntil(() => service.get('general').files !== undefined);
-    engine.down = true;
-    await waitUntil(() => service.get('general').error?.code === 'engine_unreachable', { what: 'engine_unreachable' });
+    const service = await attachedJobWithEngineDown();
     engine.advance(HASH, 500_000); // the engine went on before it went away
     engine.emptyFullLists = 2;
     engine.down = false;
@@ -170,11 +172,7 @@ describe('the service on an external engine', () => {
   });
 
   test('a torrent that stays missing from the engine’s full lists ends its job with removed_externally', async () => {
-    const { service } = await start();
-    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
-    await waitUntil(() => service.get('general').files !== undefined);
-    engine.down = true;
-    await waitUntil(() => service.get('general').error?.code === 'engine_unreachable', { what: 'engine_unreachable' });
+    const service = await attachedJobWithEngineDown();
     engine.forget(HASH); // removed in the engine's interface while Chilly could not hear it
     engine.down = false;
     await waitUntil(() => service.get('general').status === 'error', { what: 'error' });
