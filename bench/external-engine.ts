@@ -1,5 +1,5 @@
 /**
- * Chilly on a qBittorrent that holds many torrents (issue 15): how fast the API lists jobs while
+ * Chilly on a qBittorrent (or Transmission) that holds many torrents (issue 15): how fast the API lists jobs while
  * the driver follows the engine, what one sync with the engine costs (incremental, as the driver
  * does every second, against a full `sync/maindata`, which is what qBittorrent's own Web UI pays
  * on every page load), and how long a restarted Chilly takes to re-attach its jobs.
@@ -10,7 +10,10 @@
  * jobs, all running (CHILLY_MAX_ACTIVE_DOWNLOADS), the rest were added to qBittorrent directly,
  * as a user's own torrents would be.
  *
- *   npx tsx bench/external-engine.ts [--torrents 1000] [--jobs 100] [--requests 200]
+ *   npx tsx bench/external-engine.ts [--engine qbittorrent|transmission] [--torrents 1000] [--jobs 100] [--requests 200]
+ *
+ * It also counts the progress events the service publishes (to every SSE client) in 10 s while the
+ * jobs sit idle, once the engine has checked them.
  *
  * Loopback only; every process it starts is stopped at the end.
  */
@@ -21,12 +24,16 @@ import createTorrent from 'create-torrent';
 import { type RunningServer, startServer } from '../src/app.js';
 import { loadConfig } from '../src/config/resolve-config.js';
 import { QBittorrentAdapter } from '../src/downloaders/qbittorrent/qbittorrent-adapter.js';
+import type { EngineAdapter } from '../src/downloaders/remote/engine-adapter.js';
 import { resolveTorrentSource } from '../src/downloaders/torrent-source.js';
+import { TransmissionAdapter } from '../src/downloaders/transmission/transmission-adapter.js';
 import { startQBittorrentDaemon } from '../tests/helpers/qbittorrent-daemon.js';
+import { startTransmissionDaemon } from '../tests/helpers/transmission-daemon.js';
 import { tempDir } from '../tests/helpers/wait.js';
 
 const { values } = parseArgs({
   options: {
+    engine: { type: 'string', default: 'qbittorrent' },
     torrents: { type: 'string', default: '1000' },
     jobs: { type: 'string', default: '100' },
     requests: { type: 'string', default: '200' },
@@ -58,8 +65,18 @@ async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
 }
 
 const work = await tempDir('chilly-bench-engine-');
-const daemon = await startQBittorrentDaemon({ workDir: path.join(work.dir, 'qbittorrent') });
-const probe = new QBittorrentAdapter({ url: daemon.url, username: daemon.username, password: daemon.password });
+const engine = values.engine;
+if (engine !== 'qbittorrent' && engine !== 'transmission') throw new Error('--engine: qbittorrent or transmission');
+const ENGINE_NAME = engine === 'qbittorrent' ? 'qBittorrent' : 'Transmission';
+const daemon =
+  engine === 'qbittorrent'
+    ? await startQBittorrentDaemon({ workDir: path.join(work.dir, engine) })
+    : await startTransmissionDaemon({ workDir: path.join(work.dir, engine) });
+const stopDaemon = (): Promise<void> => ('close' in daemon ? daemon.close() : daemon.stop());
+const credentials = { url: daemon.url, username: daemon.username, password: daemon.password };
+const probe: EngineAdapter =
+  engine === 'qbittorrent' ? new QBittorrentAdapter(credentials) : new TransmissionAdapter(credentials);
+const ENGINE_ENV = engine === 'qbittorrent' ? 'QBITTORRENT' : 'TRANSMISSION';
 let server: RunningServer | undefined;
 const config = () =>
   loadConfig(
@@ -67,10 +84,10 @@ const config = () =>
       CHILLY_DATA_DIR: path.join(work.dir, 'data'),
       CHILLY_NETWORK: 'loopback',
       CHILLY_TOKEN: TOKEN,
-      CHILLY_ENGINE: 'qbittorrent',
-      CHILLY_QBITTORRENT_URL: daemon.url,
-      CHILLY_QBITTORRENT_USERNAME: daemon.username,
-      CHILLY_QBITTORRENT_PASSWORD: daemon.password,
+      CHILLY_ENGINE: engine,
+      [`CHILLY_${ENGINE_ENV}_URL`]: daemon.url,
+      [`CHILLY_${ENGINE_ENV}_USERNAME`]: daemon.username,
+      [`CHILLY_${ENGINE_ENV}_PASSWORD`]: daemon.password,
       CHILLY_MAX_ACTIVE_DOWNLOADS: String(Math.max(1, jobCount)),
     },
     { host: '127.0.0.1', port: 0 },
@@ -83,10 +100,10 @@ const api = (route: string, init: RequestInit = {}) =>
 
 try {
   console.log(
-    `qBittorrent ${await probe.connect().then(() => probe.version())}: ${torrentCount} torrents, ${jobCount} of them Chilly's jobs`,
+    `${ENGINE_NAME} ${await probe.connect().then(() => probe.version())}: ${torrentCount} torrents, ${jobCount} of them Chilly's jobs`,
   );
   const torrents = await Promise.all(Array.from({ length: torrentCount }, (_, index) => makeTorrent(index)));
-  // The user's own torrents, straight into qBittorrent, a few at a time.
+  // The user's own torrents, straight into the engine, a few at a time.
   const own = torrents.slice(jobCount);
   const [, ownMs] = await timed(async () => {
     for (let start = 0; start < own.length; start += 16) {
@@ -102,7 +119,7 @@ try {
       );
     }
   });
-  console.log(`added ${own.length} torrents to qBittorrent directly in ${(ownMs / 1000).toFixed(1)} s`);
+  console.log(`added ${own.length} torrents to ${ENGINE_NAME} directly in ${(ownMs / 1000).toFixed(1)} s`);
 
   server = await startServer({ config: config(), logger: false });
   const [, addMs] = await timed(async () => {
@@ -130,6 +147,19 @@ try {
     latencies.push(ms);
   }
   latencies.sort((a, b) => a - b);
+
+  // Events the service publishes (to every SSE client) while the jobs sit idle, looking for peers:
+  // an engine lists torrents again for changes Chilly does not show.
+  const IDLE_WINDOW_MS = 10_000;
+  // After the engine has checked the new torrents (each one's end of checking is news, once).
+  const SETTLE_MS = 15_000;
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  let idleEvents = 0;
+  const unsubscribe = server.service.subscribe((event) => {
+    if (event.type === 'progress') idleEvents += 1;
+  });
+  await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+  unsubscribe();
 
   // One sync with the engine: incremental (what the driver does each second) vs full.
   const incremental: number[] = [];
@@ -165,18 +195,23 @@ try {
     `p95 ${percentile(latencies, 95).toFixed(1)} ms`,
   );
   row(
+    `progress events, ${jobCount} idle jobs, ${IDLE_WINDOW_MS / 1000} s`,
+    `${(idleEvents / (IDLE_WINDOW_MS / 1000)).toFixed(1)} /s`,
+    `the driver polls once a second: ${jobCount} per second if every poll were news`,
+  );
+  row(
     'engine sync, incremental (each second), p50',
     `${percentile(incremental, 50).toFixed(1)} ms`,
-    `full sync/maindata (qBittorrent Web UI load): p50 ${percentile(full, 50).toFixed(1)} ms`,
+    `full sync${engine === 'qbittorrent' ? '/maindata (qBittorrent Web UI load)' : ''}: p50 ${percentile(full, 50).toFixed(1)} ms`,
   );
   row(
     `restart → all ${jobCount} jobs re-attached`,
     `${(restartMs / 1000).toFixed(2)} s`,
-    `${after}/${jobCount} attached, ${inEngine} torrents in qBittorrent (none added again)`,
+    `${after}/${jobCount} attached, ${inEngine} torrents in ${ENGINE_NAME} (none added again)`,
   );
 } finally {
   await server?.close().catch(() => undefined);
   await probe.close().catch(() => undefined);
-  await daemon.close();
+  await stopDaemon();
   await work.cleanup();
 }

@@ -281,3 +281,17 @@ export interface JobFootprint {
   /** Files and folders the engine created inside the folder, '/'-separated and relative to it. */
   created: string[];
 }
+
+/** Whether two readings show the same figures (a new event would tell nothing). */
+export function sameProgress(a: JobProgress, b: JobProgress): boolean {
+  return (
+    a.fraction === b.fraction &&
+    a.bytesDone === b.bytesDone &&
+    a.bytesTotal === b.bytesTotal &&
+    a.downloadSpeed === b.downloadSpeed &&
+    a.uploadSpeed === b.uploadSpeed &&
+    a.bytesUploaded === b.bytesUploaded &&
+    a.peers === b.peers &&
+    a.etaSeconds === b.etaSeconds
+  );
+}

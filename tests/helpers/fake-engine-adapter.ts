@@ -183,6 +183,14 @@ export class FakeEngineAdapter implements EngineAdapter {
     this.#set(infoHash, { bytesDone: done, downloadSpeed: 1000, status: done >= total ? 'completed' : 'downloading' });
   }
 
+  /**
+   * The torrent is in the next incremental list with the same figures, as when the engine changed
+   * something Chilly does not show (qBittorrent's `last_activity`, Transmission's recently-active list).
+   */
+  touch(infoHash: string): void {
+    if (this.torrents.has(infoHash)) this.#changed.add(infoHash);
+  }
+
   /** As if it were taken out of the engine while nobody listened: no incremental list says so. */
   forget(infoHash: string): void {
     this.torrents.delete(infoHash);

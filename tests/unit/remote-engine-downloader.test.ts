@@ -97,6 +97,35 @@ describe('the service on an external engine', () => {
     assert.equal(second.service.get('general').status, 'downloading');
   });
 
+  test('a torrent listed again with the same figures is no news: no progress event, for a download or a seeding job', async () => {
+    const { service, downloader } = await start();
+    await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await waitUntil(() => service.get('general').files !== undefined, { what: 'files from the engine' });
+    engine.advance(HASH, 400_000);
+    await waitUntil(() => service.get('general').progress.bytesDone === 400_000, { what: 'progress' });
+    const progress: number[] = [];
+    downloader.on('progress', (job) => progress.push(job.progress.bytesDone));
+    const syncs = (): number => engine.calls.filter((call) => call === 'sync').length;
+    const listedAgain = async (): Promise<void> => {
+      for (let i = 0; i < 5; i++) {
+        engine.touch(HASH);
+        const before = syncs();
+        await waitUntil(() => syncs() > before + 1, { what: 'the next sync' });
+      }
+    };
+    await listedAgain();
+    assert.deepEqual([...progress], [], 'downloading, nothing changed');
+    engine.advance(HASH, 500_000);
+    await waitUntil(() => progress.includes(500_000), { what: 'news: more bytes' });
+
+    engine.advance(HASH, 1_000_000);
+    await waitUntil(() => service.get('general').status === 'completed', { what: 'completed' });
+    await listedAgain(); // the engine's seeding figures, once
+    progress.length = 0;
+    await listedAgain();
+    assert.deepEqual([...progress], [], 'seeding, nobody downloading');
+  });
+
   test('pause pauses in the engine and resume resumes there; cancel with delete deletes on the engine’s side', async () => {
     const { service } = await start();
     await service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });

@@ -20,7 +20,15 @@
 import { EventEmitter } from 'node:events';
 import { type EnginePathMap, toEnginePath, toLocalPath } from '../../config/engine-settings.js';
 import { ChillyError, isChillyError, toChillyError } from '../../domain/errors.js';
-import { assertValidJobId, type Job, type JobInput, type JobPeer, startedJobId } from '../../domain/job.js';
+import {
+  assertValidJobId,
+  type Job,
+  type JobInput,
+  type JobPeer,
+  type JobProgress,
+  sameProgress,
+  startedJobId,
+} from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
 import { checkedRateLimits, type RateLimits } from '../../domain/rate-limits.js';
 import { type BackoffOptions, computeBackoffDelay } from '../../retry.js';
@@ -86,6 +94,37 @@ interface Attachment {
   fetchingPeers: boolean;
   /** Since then absent from every full list (see `missingForMs`). */
   missingSince?: number;
+  /** What the last event told of the job: a sync that shows the same is no news (see `#reportProgress`). */
+  told?: ShownJob;
+}
+
+/** What a listener sees of a job that a poll can change. */
+interface ShownJob {
+  status: Job['status'];
+  progress: JobProgress;
+  name: string | undefined;
+  savePath: string | undefined;
+  errorCode: string | undefined;
+}
+
+function shownJob(job: Job): ShownJob {
+  return {
+    status: job.status,
+    progress: { ...job.progress },
+    name: job.name,
+    savePath: job.savePath,
+    errorCode: job.error?.code,
+  };
+}
+
+function sameShown(a: ShownJob, b: ShownJob): boolean {
+  return (
+    a.status === b.status &&
+    a.name === b.name &&
+    a.savePath === b.savePath &&
+    a.errorCode === b.errorCode &&
+    sameProgress(a.progress, b.progress)
+  );
 }
 
 const DEFAULT_POLL_MS = 1_000;
@@ -240,7 +279,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
         this.#unreachable ?? new ChillyError('engine_unreachable', `${this.engineName} does not answer.`),
       );
     }
-    this.emit('started', structuredClone(entry.job));
+    this.#tell('started', entry);
     this.#schedule(reachable ? this.#pollMs : this.#retryDelay());
     return structuredClone(entry.job);
   }
@@ -251,7 +290,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
     if (!entry.pendingAdd) await this.#adapter.pause(entry.infoHash);
     entry.job.status = 'paused';
     this.#stillProgress(entry.job);
-    this.emit('paused', structuredClone(entry.job));
+    this.#tell('paused', entry);
     return structuredClone(entry.job);
   }
 
@@ -261,7 +300,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
     if (!entry.pendingAdd) await this.#adapter.resume(entry.infoHash);
     entry.job.status = 'downloading';
     entry.job.updatedAt = new Date().toISOString();
-    this.emit('resumed', structuredClone(entry.job));
+    this.#tell('resumed', entry);
     this.#schedule(this.#pollMs);
     return structuredClone(entry.job);
   }
@@ -334,7 +373,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       entry.lastDataAt = Date.now();
     }
     entry.job.updatedAt = new Date().toISOString();
-    this.emit('progress', structuredClone(entry.job));
+    this.#tell('progress', entry);
     this.#schedule(this.#pollMs);
   }
 
@@ -598,17 +637,33 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       return;
     }
     if (job.files === undefined) {
-      this.emit('progress', structuredClone(job));
+      this.#reportProgress(entry);
       return;
     }
     if (status === 'completed' && !entry.completedReported) {
       entry.completedReported = true;
       job.status = 'completed';
       job.progress = { ...job.progress, fraction: 1, downloadSpeed: 0, etaSeconds: 0 };
-      this.emit('completed', structuredClone(job));
+      this.#tell('completed', entry);
       return;
     }
-    this.emit('progress', structuredClone(job));
+    this.#reportProgress(entry);
+  }
+
+  /**
+   * A progress event, unless the job shows just what the last event told: engines list torrents
+   * again for changes Chilly does not show (and every torrent in a full list), and hundreds of idle
+   * seeding jobs would otherwise keep the service and every client busy on each poll.
+   */
+  #reportProgress(entry: Attachment): void {
+    if (entry.told !== undefined && sameShown(entry.told, shownJob(entry.job))) return;
+    this.#tell('progress', entry);
+  }
+
+  /** Emits an event with the job, and remembers what it told. */
+  #tell(event: 'started' | 'paused' | 'resumed' | 'progress' | 'completed' | 'metadata', entry: Attachment): void {
+    entry.told = shownJob(entry.job);
+    this.emit(event, structuredClone(entry.job));
   }
 
   /** Reads the torrent's files from the engine once its metadata is there; then `metadata`. */
@@ -621,7 +676,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
         if (files.length === 0 || this.#jobs.get(entry.job.id) !== entry) return;
         entry.job.files = files.map((file) => ({ path: file.path, length: file.length }));
         if (entry.selectedFiles !== null || !entry.sequential) await this.#applyFileOptions(entry);
-        this.emit('metadata', structuredClone(entry.job));
+        this.#tell('metadata', entry);
         const torrent = this.#engine.get(entry.infoHash);
         if (torrent !== undefined) this.#applyTorrent(entry, torrent);
       })
@@ -709,7 +764,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
       entry.job.status = 'stalled';
       entry.job.error = { code: 'engine_unreachable', message: `${this.engineName} does not answer; retrying.` };
       this.#stillProgress(entry.job);
-      this.emit('progress', structuredClone(entry.job));
+      this.#tell('progress', entry);
     }
   }
 

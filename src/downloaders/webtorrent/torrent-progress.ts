@@ -29,20 +29,6 @@ export function progressOf(torrent: Torrent, selection?: ReadonlySet<number>): J
   };
 }
 
-/** Whether two readings show the same figures (a new event would tell nothing). */
-export function sameProgress(a: JobProgress, b: JobProgress): boolean {
-  return (
-    a.fraction === b.fraction &&
-    a.bytesDone === b.bytesDone &&
-    a.bytesTotal === b.bytesTotal &&
-    a.downloadSpeed === b.downloadSpeed &&
-    a.uploadSpeed === b.uploadSpeed &&
-    a.bytesUploaded === b.bytesUploaded &&
-    a.peers === b.peers &&
-    a.etaSeconds === b.etaSeconds
-  );
-}
-
 function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }

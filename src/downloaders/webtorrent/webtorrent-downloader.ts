@@ -13,6 +13,7 @@ import {
   type JobProgress,
   type JobStatus,
   type JobTracker,
+  sameProgress,
   startedJobId,
 } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
@@ -48,7 +49,7 @@ import { WarningThrottle } from './engine-warnings.js';
 import { peerList } from './peer-list.js';
 import { applySelection, selectedFilesDone } from './piece-selection.js';
 import { TorrentRangeWaiter } from './range-waiter.js';
-import { progressOf, sameProgress } from './torrent-progress.js';
+import { progressOf } from './torrent-progress.js';
 import { TorrentRateLimiter } from './torrent-rate-limiter.js';
 import { sameTrackerUrl, TorrentTrackers } from './tracker-list.js';
 
