@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebTorrent from 'webtorrent';
@@ -289,6 +289,53 @@ describe('WebTorrentDownloader on a loopback swarm', () => {
       await waitForEvent<[Job]>(downloader, 'progress', { predicate: (j) => j.progress.bytesDone > 0 });
       await downloader.cancel('cosmos', { keepData: true });
       assert.deepEqual(await readdir(path.join(mediaRoot, 'cosmos')), ['Cosmos.Laundromat.2015.mkv']);
+    } finally {
+      await downloader.destroy();
+      await swarm.close();
+    }
+  });
+
+  test('a job in a folder its start made downloads at once: an empty folder is not checked', async () => {
+    const swarm = await createLoopbackSwarm({
+      name: 'Tears.of.Steel.2012.mkv',
+      files: [{ path: 'Tears.of.Steel.2012.mkv', size: 4 * MiB }],
+      seeder: false,
+    });
+    const downloader = newDownloader(path.join(work.dir, 'fresh'));
+    try {
+      const job = await downloader.start({ id: 'tears', sourceType: 'torrent', torrentFile: swarm.torrentFile });
+      assert.equal(job.status, 'downloading');
+      const [progress] = await waitForEvent<[Job]>(downloader, 'progress', { timeoutMs: 10_000 });
+      assert.equal(progress.status, 'downloading');
+      assert.equal(progress.progress.bytesDone, 0);
+    } finally {
+      await downloader.destroy();
+      await swarm.close();
+    }
+  });
+
+  test('a job given a folder that already holds the film checks it and has it all without a peer', async () => {
+    const swarm = await createLoopbackSwarm({
+      name: 'Spring (2019)',
+      files: [
+        { path: 'Spring.2019.mkv', size: 3 * MiB + 777 },
+        { path: 'Spring.2019.en.srt', size: 20_000 },
+      ],
+      seeder: false,
+    });
+    const folder = path.join(work.dir, 'existing', 'spring');
+    await cp(path.join(swarm.dataDir, swarm.name), path.join(folder, swarm.name), { recursive: true });
+    const downloader = newDownloader(path.join(work.dir, 'existing'));
+    try {
+      const completed = waitForEvent<[Job]>(downloader, 'completed', { timeoutMs: 30_000 });
+      const job = await downloader.start(
+        { id: 'spring', sourceType: 'torrent', torrentFile: swarm.torrentFile },
+        { savePath: folder },
+      );
+      assert.equal(job.status, 'verifying');
+      const [done] = await completed;
+      assert.equal(done.progress.fraction, 1);
+      await assertFilesMatch(swarm, folder);
     } finally {
       await downloader.destroy();
       await swarm.close();

@@ -108,6 +108,11 @@ interface JobRecord {
   /** The status and figures of the last progress event (none since the timer started: undefined). */
   lastReported: { status: JobStatus; progress: JobProgress } | undefined;
   resume: ResumeState | undefined;
+  /**
+   * The job's start made its folder, so it is empty, and the engine has not run in it yet: the
+   * engine's check of the data on disk (a read of every piece) would find nothing.
+   */
+  freshFolder: boolean;
   /** Size, piece length and file ranges, once the metadata is known: what the free-space check needs. */
   layout: TorrentLayout | undefined;
   /** Files to download (indexes); undefined means all. */
@@ -313,6 +318,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         progressTimer: undefined,
         lastReported: undefined,
         resume: resume?.state,
+        freshFolder: opened.created && resume === undefined,
         selection,
         sequential: options.sequential ?? true,
         layout: spaceLayout,
@@ -549,6 +555,9 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     const torrentId =
       record.resume?.torrentFile ??
       (record.source.kind === 'torrent' ? record.source.torrentFile : record.source.magnetURI);
+    // Pieces known to be on disk: the engine spot-checks these instead of reading every piece.
+    const startupBitfield = record.resume?.bitfield ?? (record.freshFolder ? noPieces(record.layout) : undefined);
+    record.freshFolder = false;
     const storeOptions: ConfinedStoreOptions = {
       ...(record.diskPaths === undefined ? {} : { diskPaths: record.diskPaths }),
       modes: this.modes,
@@ -567,7 +576,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
         checkInfoDictionary(info);
         assertSafeTorrentPaths(info);
       },
-      ...(record.resume === undefined ? {} : { bitfield: record.resume.bitfield }),
+      ...(startupBitfield === undefined ? {} : { bitfield: startupBitfield }),
       strategy: strategyOf(record),
       // The read cache (streaming, seeding) counts pieces: 20 pieces of 16 MiB would be 320 MiB.
       storeCacheMaxBytes: STORE_CACHE_MAX_BYTES,
@@ -588,8 +597,10 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
     record.torrent = torrent;
     record.received = 0;
     record.lastDataAt = Date.now();
-    // With metadata in hand the engine first checks what is on disk; a bare magnet first has to find peers.
-    this.setStatus(record, record.layout === undefined ? 'downloading' : 'verifying');
+    // With metadata in hand the engine first checks what is on disk (unless nothing can be there); a
+    // bare magnet first has to find peers.
+    const nothingToCheck = startupBitfield?.every((byte) => byte === 0) === true;
+    this.setStatus(record, record.layout === undefined || nothingToCheck ? 'downloading' : 'verifying');
 
     torrent.on('metadata', () => this.onMetadata(record, torrent));
     torrent.on('ready', () => {
@@ -846,6 +857,13 @@ async function usableResumeState(
 }
 
 /** What the free-space check needs, from a parsed .torrent or the engine's torrent once it has metadata. */
+/** A bitfield of the torrent's pieces with none set; undefined before the metadata is known. */
+function noPieces(layout: TorrentLayout | undefined): Uint8Array | undefined {
+  if (layout === undefined) return undefined;
+  const pieces = Math.ceil(layout.length / layout.pieceLength);
+  return new Uint8Array(Math.ceil(pieces / 8));
+}
+
 function layoutOf(
   source: Pick<Partial<ParsedTorrent>, 'length' | 'pieceLength' | 'files'> | undefined,
 ): JobRecord['layout'] {
