@@ -83,11 +83,11 @@ export async function engineFromConfig(
         { cause: error },
       );
     }
+    // Not answering yet: the driver has said so (onWarning), and its jobs wait for it.
     if (!isChillyError(error, 'engine_unreachable')) {
       await downloader.destroy();
       throw error;
     }
-    warn(`${adapter.engineName} does not answer yet (${error.message}); its jobs start once it does.`);
   }
   return downloader;
 }

@@ -164,6 +164,48 @@ describe('the service on an external engine', () => {
     assert.equal(service.get('general').error, undefined);
   });
 
+  test('an engine down when Chilly starts is reported once, however many jobs re-attach, and once when it answers', async () => {
+    const first = await start();
+    const OTHER = 'ef'.repeat(20);
+    await first.service.add({ id: 'general', sourceType: 'torrent', sourceUrn: MAGNET });
+    await first.service.add({ id: 'navigator', sourceType: 'torrent', sourceUrn: `magnet:?xt=urn:btih:${OTHER}` });
+    await waitUntil(() => engine.torrents.size === 2, { what: 'both torrents in the engine' });
+    await first.service.close();
+    open.delete(first.service);
+
+    engine.down = true;
+    engine.resetSync();
+    const warnings: string[] = [];
+    const downloader = new RemoteEngineDownloader({ adapter: engine, ...FAST, onWarning: (m) => warnings.push(m) });
+    // As the server does when it starts (src/downloaders/engine-from-config.ts).
+    await assert.rejects(downloader.connect(), (error: ChillyError) => error.code === 'engine_unreachable');
+    const told: string[] = [];
+    downloader.on('progress', (job) => told.push(job.id));
+    const service = await DownloadService.open({
+      database: openDatabase(path.join(work.dir, 'chilly.db')),
+      downloader,
+      seeding: { ratio: 5, minutes: 60 },
+    });
+    open.add(service);
+    const signIns = (): number => engine.calls.filter((call) => call === 'connect').length;
+    const before = signIns();
+    await waitUntil(() => signIns() >= before + 3, { what: 'three more sign-ins refused' });
+    assert.equal(service.get('general').error?.code, 'engine_unreachable');
+    assert.equal(service.get('navigator').error?.code, 'engine_unreachable');
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0] ?? '', /FakeEngine: connection refused/);
+    // Each job is told once, not again for each job that re-attaches after it or each failed retry.
+    assert.deepEqual(told.sort(), ['general', 'navigator']);
+
+    engine.down = false;
+    await waitUntil(() => service.get('general').error === undefined && service.get('navigator').error === undefined, {
+      what: 'both jobs following the engine again',
+    });
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    assert.match(warnings[1] ?? '', /answers again/);
+    assert.equal(engine.calls.filter((call) => call.startsWith('add')).length, 2, 'nothing added again');
+  });
+
   test('a job added while the engine is down waits, and is added once it answers', async () => {
     const { service, downloader } = await start();
     await downloader.connect(); // as the server does when it starts

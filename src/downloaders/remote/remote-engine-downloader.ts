@@ -94,7 +94,7 @@ interface Attachment {
   fetchingPeers: boolean;
   /** Since then absent from every full list (see `missingForMs`). */
   missingSince?: number;
-  /** What the last event told of the job: a sync that shows the same is no news (see `#reportProgress`). */
+  /** What the last progress (or completed) event told of the job: a sync that shows the same is no news. */
   told?: ShownJob;
 }
 
@@ -208,9 +208,15 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
     // Signed in and following the engine already: nothing to do (a restart re-attaches many jobs).
     if (this.#synced && this.#failures === 0) return Promise.resolve();
     // One sign-in at a time: a second one would throw away the session of the first.
-    this.#connecting ??= this.#connectNow().finally(() => {
-      this.#connecting = undefined;
-    });
+    this.#connecting ??= this.#connectNow()
+      .catch((error: unknown) => {
+        // Counted (and said once) here, with its reason: the jobs that re-attach next only wait.
+        if (isChillyError(error, 'engine_unreachable')) this.#noteUnreachable(error);
+        throw error;
+      })
+      .finally(() => {
+        this.#connecting = undefined;
+      });
     return this.#connecting;
   }
 
@@ -233,7 +239,8 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
         `Torrent ${source.infoHash} is already job ${JSON.stringify(owner.job.id)}.`,
       );
     }
-    // Wrong credentials fail the start at once; an engine that does not answer gets the job later.
+    // Wrong credentials fail the start at once; an engine that does not answer (connect() has said
+    // so) gets the job later.
     let reachable = true;
     try {
       await this.connect();
@@ -275,9 +282,7 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
         this.#markUnreachable(error);
       }
     } else {
-      this.#markUnreachable(
-        this.#unreachable ?? new ChillyError('engine_unreachable', `${this.engineName} does not answer.`),
-      );
+      this.#showUnreachable(entry);
     }
     this.#tell('started', entry);
     this.#schedule(reachable ? this.#pollMs : this.#retryDelay());
@@ -660,9 +665,15 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
     this.#tell('progress', entry);
   }
 
-  /** Emits an event with the job, and remembers what it told. */
+  /**
+   * Emits an event with the job. A `progress` or `completed` event is what listeners show of it
+   * from then on (the service takes its status from those); after any other that shows the job
+   * otherwise (paused, resumed), the next sync's figures are news again.
+   */
   #tell(event: 'started' | 'paused' | 'resumed' | 'progress' | 'completed' | 'metadata', entry: Attachment): void {
-    entry.told = shownJob(entry.job);
+    const shown = shownJob(entry.job);
+    if (event === 'progress' || event === 'completed') entry.told = shown;
+    else if (entry.told !== undefined && !sameShown(entry.told, shown)) entry.told = undefined;
     this.emit(event, structuredClone(entry.job));
   }
 
@@ -756,16 +767,25 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
 
   /** The engine does not answer: attached jobs show it, and syncs are retried with backoff. */
   #markUnreachable(error: ChillyError): void {
-    if (this.#failures === 0) this.#warn(`${this.engineName} does not answer: ${error.message}`);
+    this.#noteUnreachable(error);
+    for (const entry of this.#jobs.values()) this.#showUnreachable(entry);
+  }
+
+  /** One more failed attempt to reach the engine; the first of a run is said, with its reason. */
+  #noteUnreachable(error: ChillyError): void {
+    if (this.#failures === 0) this.#warn(`${error.message} Its jobs wait, and carry on when it answers.`);
     this.#failures += 1;
     this.#unreachable = error;
-    for (const entry of this.#jobs.values()) {
-      if (entry.job.status === 'paused') continue;
-      entry.job.status = 'stalled';
-      entry.job.error = { code: 'engine_unreachable', message: `${this.engineName} does not answer; retrying.` };
-      this.#stillProgress(entry.job);
-      this.#tell('progress', entry);
-    }
+  }
+
+  /** The job shows that its engine does not answer (a paused one stays paused). */
+  #showUnreachable(entry: Attachment): void {
+    if (entry.job.status === 'paused') return;
+    entry.job.status = 'stalled';
+    entry.job.error = { code: 'engine_unreachable', message: `${this.engineName} does not answer; retrying.` };
+    this.#stillProgress(entry.job);
+    // Once per outage: each failed retry would tell it again.
+    this.#reportProgress(entry);
   }
 
   #recovered(): void {
