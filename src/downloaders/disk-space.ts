@@ -1,17 +1,27 @@
-import { existsSync, statfsSync } from 'node:fs';
+import { existsSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ChillyError } from '../domain/errors.js';
 
-/** Free bytes available to this user on the file system that holds `dir` (or its nearest existing parent). */
-export function freeBytes(dir: string): number {
+/** `dir` if it exists, else its nearest existing parent: where a folder yet to be made will live. */
+function nearestExisting(dir: string): string {
   let current = path.resolve(dir);
   while (!existsSync(current)) {
     const parent = path.dirname(current);
     if (parent === current) break;
     current = parent;
   }
-  const stats = statfsSync(current);
+  return current;
+}
+
+/** Free bytes available to this user on the file system that holds `dir` (or its nearest existing parent). */
+export function freeBytes(dir: string): number {
+  const stats = statfsSync(nearestExisting(dir));
   return stats.bavail * stats.bsize;
+}
+
+/** The file system (device number) that holds `dir`, or will once it is made. */
+export function diskOf(dir: string): number {
+  return statSync(nearestExisting(dir)).dev;
 }
 
 /** What the free-space check needs to know of a torrent: its size, piece length and files. */

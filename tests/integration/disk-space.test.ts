@@ -6,18 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { ChillyError } from '../../src/domain/errors.js';
 import type { Job } from '../../src/domain/job.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
+import { HttpDownloader } from '../../src/downloaders/http/http-downloader.js';
 import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorrent-downloader.js';
 import { DownloadService } from '../../src/service/download-service.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 import { JobsRepository } from '../../src/storage/jobs-repository.js';
 import { ResumeRepository } from '../../src/storage/resume-repository.js';
+import { seededBytes, startHttpFileServer } from '../helpers/http-file-server.js';
 import { createLoopbackSwarm, type LoopbackSwarm, sha256File } from '../helpers/loopback-swarm.js';
 import { mountTmpfs, type Tmpfs, tmpfsUnavailableReason } from '../helpers/tmpfs.js';
-import { sleep, tempDir, waitUntil } from '../helpers/wait.js';
+import { sleep, tempDir, waitForEvent, waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const PIECE = 256 * 1024;
@@ -536,6 +540,73 @@ describe('disk space on a small tmpfs', () => {
       await closeService(opened);
       await swarm.close();
       tmp.unmount();
+    }
+  });
+
+  test('a job whose folder is on another disk than the media folder is checked against its own disk', {
+    skip,
+  }, async () => {
+    assert.ok(big !== undefined);
+    const work = await tempDir();
+    const tmp = mountTmpfs(8 * MiB);
+    const onBigDisk = new WebTorrentDownloader({ mediaRoot: path.join(work.dir, 'Movies'), network: 'loopback' });
+    const onTmpfs = new WebTorrentDownloader({ mediaRoot: path.join(tmp.dir, 'Movies'), network: 'loopback' });
+    try {
+      assert.notEqual(statSync(work.dir).dev, statSync(tmp.dir).dev);
+      // The media folder has room, the job's folder (a film moved to the small disk) has not.
+      await assert.rejects(
+        onBigDisk.start(
+          { id: 'metropolis', sourceType: 'torrent', torrentFile: big.torrentFile },
+          { savePath: path.join(tmp.dir, 'metropolis') },
+        ),
+        (error: { code?: string; message?: string }) =>
+          error.code === 'insufficient_space' && (error.message ?? '').includes(tmp.dir),
+      );
+      assert.equal(tmp.usedBytes(), 0, 'nothing was written to the small disk');
+      // The media folder is full, the job's folder (a film moved to the big disk) has room.
+      const folder = path.join(work.dir, 'Moved', 'metropolis');
+      await mkdir(path.dirname(folder));
+      const job = await onTmpfs.start(
+        { id: 'metropolis', sourceType: 'torrent', torrentFile: big.torrentFile },
+        { savePath: folder },
+      );
+      assert.equal(job.savePath, folder);
+      await waitUntil(() => onTmpfs.get('metropolis')?.status === 'completed', {
+        timeoutMs: 60_000,
+        what: 'completed',
+      });
+      assert.equal(await sha256File(path.join(folder, 'Metropolis.1927.mkv')), big.files[0]?.sha256);
+    } finally {
+      await onBigDisk.destroy();
+      await onTmpfs.destroy();
+      tmp.unmount();
+      await work.cleanup();
+    }
+  });
+
+  test('a direct download into a folder on another disk than the media folder is checked against its own disk', {
+    skip,
+  }, async () => {
+    const work = await tempDir();
+    const tmp = mountTmpfs(8 * MiB);
+    const server = await startHttpFileServer();
+    server.files.set('/metropolis.mkv', { body: seededBytes(16 * MiB, 1927), etag: '"m"' });
+    const driver = new HttpDownloader({ mediaRoot: path.join(work.dir, 'Movies') });
+    try {
+      const failed = waitForEvent<[ChillyError, Job]>(driver, 'error', { timeoutMs: 20_000 });
+      await driver.start(
+        { id: 'metropolis', sourceType: 'http', sourceUrn: server.url('/metropolis.mkv') },
+        { savePath: path.join(tmp.dir, 'metropolis') },
+      );
+      const [error] = await failed;
+      assert.equal(error.code, 'insufficient_space', error.message);
+      assert.ok(error.message.includes(tmp.dir), error.message);
+      assert.ok(tmp.usedBytes() < MiB, `nothing but the folder on the small disk (${tmp.usedBytes()} bytes)`);
+    } finally {
+      await driver.destroy();
+      await server.close();
+      tmp.unmount();
+      await work.cleanup();
     }
   });
 });

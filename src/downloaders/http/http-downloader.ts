@@ -9,7 +9,7 @@ import { ChillyError, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, emptyProgress, type Job, type JobInput, startedJobId } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
 import { parseHttpUrl } from '../../http/outbound-request.js';
-import { assertFreeSpace } from '../disk-space.js';
+import { assertFreeSpace, diskOf } from '../disk-space.js';
 import type * as Driver from '../downloader.js';
 import { ByteWatermark, WatermarkRangeWaiter } from './byte-watermark.js';
 import { secretsOf } from './http-request.js';
@@ -312,17 +312,19 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
       waiting: () => {
         if (record.job.status === 'downloading') this.#setStatus(record, 'stalled');
       },
-      assertRoomFor: (bytes) => assertFreeSpace(this.mediaRoot, bytes, this.#reservedBesides(record)),
+      assertRoomFor: (bytes) => assertFreeSpace(record.folder, bytes, this.#reservedBesides(record)),
     };
     return record;
   }
 
-  /** Bytes the other running jobs will still write. */
+  /** Bytes the other running jobs on the same disk (a moved job may be on another) will still write. */
   #reservedBesides(self: HttpJobRecord): number {
+    const disk = diskOf(self.folder);
     let reserved = 0;
     for (const other of this.#records.values()) {
       const total = other.state?.totalBytes;
       if (other === self || other.transfer === undefined || total === undefined) continue;
+      if (diskOf(other.folder) !== disk) continue;
       reserved += Math.max(0, total - other.job.progress.bytesDone);
     }
     return reserved;
@@ -395,7 +397,7 @@ export class HttpDownloader extends EventEmitter<Driver.DownloaderEvents> implem
 
   #fail(record: HttpJobRecord, cause: unknown): void {
     this.#detach(record)?.controller.abort(cause);
-    const error = jobError(cause, this.mediaRoot);
+    const error = jobError(cause, record.folder);
     record.job.error = error.toJSON();
     this.#setStatus(record, 'error');
     // Emitting 'error' with no listener would throw and take the process down.
@@ -454,10 +456,10 @@ function checkedInput(input: JobInput): { id: string; urn: string; url: URL } {
 }
 
 /** The error a job fails with; a full disk names the folder whose disk needs room. */
-function jobError(cause: unknown, mediaRoot: string): ChillyError {
+function jobError(cause: unknown, folder: string): ChillyError {
   const error = toChillyError(cause, 'download_failed');
   if (error.code !== 'disk_full') return error;
-  return new ChillyError('disk_full', `The disk holding ${mediaRoot} is full: free some space, then resume.`, {
+  return new ChillyError('disk_full', `The disk holding ${folder} is full: free some space, then resume.`, {
     cause,
   });
 }

@@ -23,7 +23,7 @@ import type { Torrent, WebTorrent } from '../../engine/bittorrent-engine.js';
 import { planFileLayout } from '../../torrent/file-layout.js';
 import { checkInfoDictionary } from '../../torrent/info-dictionary.js';
 import type { ParsedTorrent } from '../../torrent/parsed-torrent.js';
-import { assertFreeSpace, bytesStillNeeded, type TorrentLayout } from '../disk-space.js';
+import { assertFreeSpace, bytesStillNeeded, diskOf, type TorrentLayout } from '../disk-space.js';
 import type {
   CancelOptions,
   Downloader,
@@ -293,13 +293,12 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
             : layout.map((file) => file.diskPath);
       const selection = options.selectedFiles === undefined ? undefined : new Set(options.selectedFiles);
       const spaceLayout = layoutOf(parsed);
-      // Before anything is made on disk: a download that cannot fit is refused as it is.
-      this.assertFreeSpaceFor({ layout: spaceLayout, resume: resume?.state, selection }, undefined);
-
       const hasData = options.hasData === true;
       this.WebTorrentClient ??= (await loadEngine()).WebTorrent;
       this.assertAlive();
       const folder = options.savePath ?? (await this.chooseFolder(id));
+      // Before anything is made on disk: a download that cannot fit is refused as it is.
+      this.assertFreeSpaceFor({ layout: spaceLayout, resume: resume?.state, selection, folder }, undefined);
       const opened = await this.folders.open(folder, hasData);
 
       const job = newJobFromSource({ input, source, parsed, savePath: folder });
@@ -685,21 +684,26 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
    * Throws `insufficient_space` when what is left to download does not fit on the disk beside
    * what the running downloads (all but `self`) will still write.
    */
+  /**
+   * Refuses (`insufficient_space`) a download its folder's disk has no room for, counting what the
+   * running downloads on that same disk still need (a job moved elsewhere lives on another disk).
+   */
   private assertFreeSpaceFor(
-    wanted: Pick<JobRecord, 'layout' | 'resume' | 'selection'>,
+    wanted: Pick<JobRecord, 'layout' | 'resume' | 'selection' | 'folder'>,
     self: JobRecord | undefined,
   ): void {
     if (wanted.layout === undefined) return;
     const needed = bytesStillNeeded(wanted.layout, wanted.resume?.bitfield, wanted.selection);
+    const disk = diskOf(wanted.folder);
     let reserved = 0;
     for (const other of this.records.values()) {
       const torrent = other.torrent;
       if (other === self || torrent === undefined || other.layout === undefined) continue;
-      if (!FETCHING.has(other.job.status)) continue;
+      if (!FETCHING.has(other.job.status) || diskOf(other.folder) !== disk) continue;
       const bitfield = torrent.bitfield?.buffer ?? other.resume?.bitfield;
       reserved += bytesStillNeeded(other.layout, bitfield, other.selection);
     }
-    assertFreeSpace(this.mediaRoot, needed, reserved);
+    assertFreeSpace(wanted.folder, needed, reserved);
   }
 
   private onDone(record: JobRecord, torrent: Torrent): void {
@@ -712,13 +716,9 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   private fail(record: JobRecord, cause: unknown): void {
     let error = toChillyError(cause, 'download_failed');
     if (error.code === 'disk_full') {
-      error = new ChillyError(
-        'disk_full',
-        `The disk holding ${this.mediaRoot} is full: free some space, then resume.`,
-        {
-          cause,
-        },
-      );
+      error = new ChillyError('disk_full', `The disk holding ${record.folder} is full: free some space, then resume.`, {
+        cause,
+      });
     }
     this.stopProgressTimer(record);
     const torrent = record.torrent;
