@@ -298,6 +298,24 @@ for (const engine of ENGINES) {
       }
     });
 
+    test('chilly doctor names the engine and its folder; the media folder is for direct downloads only', async () => {
+      try {
+        if (server === undefined) await serve();
+        const doctor = await startChilly(['doctor'], { env, cwd: work.dir }).exited(30_000);
+        assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+        assert.match(
+          doctor.stdout,
+          new RegExp(`^✓ engine \\(${probe.engineName}\\): ${probe.engineName} .* saves to `, 'm'),
+        );
+        assert.match(
+          doctor.stdout,
+          /^✓ disk space: .* free for direct downloads \(torrents: the engine's own folder\)$/m,
+        );
+      } catch (error) {
+        throw explain(error);
+      }
+    });
+
     test('wrong credentials: `chilly serve` refuses to start and says which settings to check', async () => {
       server?.kill();
       await server?.exited(10_000);

@@ -142,7 +142,10 @@ async function checkMediaRoot(config: ChillyConfig): Promise<CheckResult> {
   };
 }
 
-/** Jobs that wrote data into their folders, from the database (read-only); undefined when there is none. */
+/**
+ * Jobs that wrote data into their folders in the media folder, from the database (read-only);
+ * undefined when there is none. The server checks the same (DownloadService.checkMediaRoot).
+ */
 async function jobsWithData(config: ChillyConfig): Promise<number | undefined> {
   const file = path.join(config.dataDir, DATABASE_FILE_NAME);
   if (!existsSync(file)) return undefined;
@@ -152,7 +155,10 @@ async function jobsWithData(config: ChillyConfig): Promise<number | undefined> {
     try {
       const row = database
         .prepare(
-          "SELECT COUNT(*) AS n FROM jobs WHERE folder_created = 1 OR bytes_done > 0 OR created_paths_json <> '[]'",
+          `SELECT COUNT(*) AS n FROM jobs WHERE (folder_created = 1 OR bytes_done > 0 OR created_paths_json <> '[]')${
+            // An external engine keeps its torrents in its own folder: only direct downloads are here.
+            config.engine === 'webtorrent' ? '' : " AND source_type = 'http'"
+          }`,
         )
         .get() as { n: number } | undefined;
       return row?.n;
@@ -165,14 +171,17 @@ async function jobsWithData(config: ChillyConfig): Promise<number | undefined> {
 }
 
 function checkDisk(config: ChillyConfig): CheckResult {
+  // With an external engine, torrents go to the engine's own folder (its check says where): the
+  // media folder holds direct downloads only.
+  const what = config.engine === 'webtorrent' ? 'downloads' : `direct downloads (torrents: the engine's own folder)`;
   try {
     const free = freeBytes(config.mediaRoot);
     return free >= LOW_DISK_BYTES
-      ? { check: 'disk space', level: 'ok', detail: `${formatBytes(free)} free for downloads` }
+      ? { check: 'disk space', level: 'ok', detail: `${formatBytes(free)} free for ${what}` }
       : {
           check: 'disk space',
           level: 'fail',
-          detail: `only ${formatBytes(free)} free for downloads`,
+          detail: `only ${formatBytes(free)} free for ${what}`,
           hint: 'free some space, or point CHILLY_MEDIA_ROOT at a bigger disk',
         };
   } catch (error) {
