@@ -773,7 +773,13 @@ export class RemoteEngineDownloader extends EventEmitter<DownloaderEvents> imple
 
   /** One more failed attempt to reach the engine; the first of a run is said, with its reason. */
   #noteUnreachable(error: ChillyError): void {
-    if (this.#failures === 0) this.#warn(`${error.message} Its jobs wait, and carry on when it answers.`);
+    if (this.#failures === 0) {
+      // The adapters' messages name the engine and its address; anything else gets the name here.
+      const said = error.message.startsWith(this.engineName)
+        ? error.message
+        : `${this.engineName} does not answer: ${error.message}`;
+      this.#warn(`${said}${/[.!?]$/.test(said) ? '' : '.'} Its jobs wait, and carry on when it answers.`);
+    }
     this.#failures += 1;
     this.#unreachable = error;
   }

@@ -681,12 +681,9 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
   }
 
   /**
-   * Throws `insufficient_space` when what is left to download does not fit on the disk beside
-   * what the running downloads (all but `self`) will still write.
-   */
-  /**
-   * Refuses (`insufficient_space`) a download its folder's disk has no room for, counting what the
-   * running downloads on that same disk still need (a job moved elsewhere lives on another disk).
+   * Throws `insufficient_space` when what is left to download does not fit on the disk that holds
+   * the job's folder beside what the running downloads on that disk (all but `self`) will still
+   * write: a job moved elsewhere lives on another disk.
    */
   private assertFreeSpaceFor(
     wanted: Pick<JobRecord, 'layout' | 'resume' | 'selection' | 'folder'>,
