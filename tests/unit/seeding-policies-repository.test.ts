@@ -30,7 +30,8 @@ describe('SeedingPoliciesRepository', () => {
 
   let added = 0;
   function addJob(id: string): void {
-    const infoHash = (added += 1).toString(16).padStart(40, '0');
+    added += 1;
+    const infoHash = added.toString(16).padStart(40, '0');
     const job: Job = {
       id,
       sourceType: 'torrent',
