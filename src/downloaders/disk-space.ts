@@ -24,6 +24,11 @@ export function diskOf(dir: string): number {
   return statSync(nearestExisting(dir)).dev;
 }
 
+/** A download's disk filled up: the error names the job's folder, whose disk needs room. */
+export function diskFullError(folder: string, cause: unknown): ChillyError {
+  return new ChillyError('disk_full', `The disk holding ${folder} is full: free some space, then resume.`, { cause });
+}
+
 /** What the free-space check needs to know of a torrent: its size, piece length and files. */
 export interface TorrentLayout {
   length: number;

@@ -9,7 +9,7 @@ import { ChillyError, toChillyError } from '../../domain/errors.js';
 import { assertValidJobId, emptyProgress, type Job, type JobInput, startedJobId } from '../../domain/job.js';
 import { assertTransition } from '../../domain/job-state-machine.js';
 import { parseHttpUrl } from '../../http/outbound-request.js';
-import { assertFreeSpace, diskOf } from '../disk-space.js';
+import { assertFreeSpace, diskFullError, diskOf } from '../disk-space.js';
 import type * as Driver from '../downloader.js';
 import { ByteWatermark, WatermarkRangeWaiter } from './byte-watermark.js';
 import { secretsOf } from './http-request.js';
@@ -458,10 +458,7 @@ function checkedInput(input: JobInput): { id: string; urn: string; url: URL } {
 /** The error a job fails with; a full disk names the folder whose disk needs room. */
 function jobError(cause: unknown, folder: string): ChillyError {
   const error = toChillyError(cause, 'download_failed');
-  if (error.code !== 'disk_full') return error;
-  return new ChillyError('disk_full', `The disk holding ${folder} is full: free some space, then resume.`, {
-    cause,
-  });
+  return error.code === 'disk_full' ? diskFullError(folder, cause) : error;
 }
 
 /** The job's name, file and size from what is known of the file. */

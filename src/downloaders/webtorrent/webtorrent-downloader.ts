@@ -23,7 +23,7 @@ import type { Torrent, WebTorrent } from '../../engine/bittorrent-engine.js';
 import { planFileLayout } from '../../torrent/file-layout.js';
 import { checkInfoDictionary } from '../../torrent/info-dictionary.js';
 import type { ParsedTorrent } from '../../torrent/parsed-torrent.js';
-import { assertFreeSpace, bytesStillNeeded, diskOf, type TorrentLayout } from '../disk-space.js';
+import { assertFreeSpace, bytesStillNeeded, diskFullError, diskOf, type TorrentLayout } from '../disk-space.js';
 import type {
   CancelOptions,
   Downloader,
@@ -712,11 +712,7 @@ export class WebTorrentDownloader extends EventEmitter<DownloaderEvents> impleme
 
   private fail(record: JobRecord, cause: unknown): void {
     let error = toChillyError(cause, 'download_failed');
-    if (error.code === 'disk_full') {
-      error = new ChillyError('disk_full', `The disk holding ${record.folder} is full: free some space, then resume.`, {
-        cause,
-      });
-    }
+    if (error.code === 'disk_full') error = diskFullError(record.folder, cause);
     this.stopProgressTimer(record);
     const torrent = record.torrent;
     if (torrent !== undefined) {
@@ -854,19 +850,19 @@ async function usableResumeState(
 }
 
 /** What the free-space check needs, from a parsed .torrent or the engine's torrent once it has metadata. */
-/** A bitfield of the torrent's pieces with none set; undefined before the metadata is known. */
-function noPieces(layout: TorrentLayout | undefined): Uint8Array | undefined {
-  if (layout === undefined) return undefined;
-  const pieces = Math.ceil(layout.length / layout.pieceLength);
-  return new Uint8Array(Math.ceil(pieces / 8));
-}
-
 function layoutOf(
   source: Pick<Partial<ParsedTorrent>, 'length' | 'pieceLength' | 'files'> | undefined,
 ): JobRecord['layout'] {
   if (source?.length === undefined || source.pieceLength === undefined || source.files === undefined) return undefined;
   const files = source.files.map((file) => ({ offset: file.offset, length: file.length }));
   return { length: source.length, pieceLength: source.pieceLength, files };
+}
+
+/** A bitfield of the torrent's pieces with none set; undefined before the metadata is known. */
+function noPieces(layout: TorrentLayout | undefined): Uint8Array | undefined {
+  if (layout === undefined) return undefined;
+  const pieces = Math.ceil(layout.length / layout.pieceLength);
+  return new Uint8Array(Math.ceil(pieces / 8));
 }
 
 /** WebTorrent's global throttles: a rate in bytes per second, or -1 for none. */
