@@ -188,7 +188,7 @@ export class DownloadService implements DownloadServiceApi {
     });
     this.mover = new JobDataMover({
       jobs: this.jobs,
-      moves: new JobMovesRepository(db),
+      moves: new JobMovesRepository(db, this.jobs),
       runner: this.runner,
       statuses: this.statuses,
       locks: this.locks,

@@ -4,6 +4,7 @@
  * it is whole at `to` and the job says so, only the old copy is left to delete.
  */
 import type { SqliteDatabase } from './database.js';
+import type { JobsRepository } from './jobs-repository.js';
 
 /** What the job does once its data is in its new place. */
 export type MoveRestart = 'none' | 'queue' | 'seed';
@@ -38,7 +39,11 @@ function fromRow(row: MoveRow): JobMove {
 }
 
 export class JobMovesRepository {
-  constructor(private readonly db: SqliteDatabase) {}
+  constructor(
+    private readonly db: SqliteDatabase,
+    /** Where the job's folder is written when its data has moved. */
+    private readonly jobs: JobsRepository,
+  ) {}
 
   get(jobId: string): JobMove | undefined {
     const row = this.db.prepare<[string], MoveRow>('SELECT * FROM job_moves WHERE job_id = ?').get(jobId);
@@ -61,7 +66,7 @@ export class JobMovesRepository {
   /** The data is whole at `to`: the job's folder is `to` from now on (one transaction). */
   markMoved(jobId: string, to: string): void {
     this.db.transaction(() => {
-      this.db.prepare('UPDATE jobs SET save_path = ? WHERE id = ?').run(to, jobId);
+      this.jobs.setSavePath(jobId, to);
       this.db.prepare("UPDATE job_moves SET phase = 'moved' WHERE job_id = ?").run(jobId);
     })();
   }

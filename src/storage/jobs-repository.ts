@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import { ChillyError, ERROR_CATALOGUE, type ErrorCode } from '../domain/errors.js';
 import {
   emptyProgress,
@@ -175,6 +176,25 @@ function fromRow(row: JobRow): StoredJob {
   };
 }
 
+/** How many listed jobs are kept at most: two of the longest pages. */
+const LISTED_KEPT = 1000;
+
+/** The stored job, frozen all the way down: pages share it until its job is written. */
+function frozen(stored: StoredJob): StoredJob {
+  const { job, footprint } = stored;
+  if (job.files !== undefined) {
+    for (const file of job.files) Object.freeze(file);
+    Object.freeze(job.files);
+  }
+  if (job.selectedFiles !== undefined) Object.freeze(job.selectedFiles);
+  if (job.error !== undefined) Object.freeze(job.error);
+  Object.freeze(job.progress);
+  Object.freeze(job);
+  Object.freeze(footprint.created);
+  Object.freeze(footprint);
+  return Object.freeze(stored);
+}
+
 function parseStringList(json: string): string[] {
   const value: unknown = JSON.parse(json);
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
@@ -187,6 +207,16 @@ export class JobsRepository {
   #queueWrites = 0;
   /** The last `queueRanks()` read, good while no write here or on another connection came after it. */
   #ranks: { queueWrites: number; dataVersion: number; ranks: ReadonlyMap<string, number> } | undefined;
+  /**
+   * Jobs as pages last read them, by id, frozen: a page reads its ids, and the rows of only the jobs
+   * written since (reading and parsing hundreds of rows was most of what a long list cost). Each write
+   * here forgets its job; a commit on another connection (`data_version`) forgets them all; a row
+   * read inside a transaction is not kept (the transaction may roll back).
+   */
+  readonly #listed = new Map<string, StoredJob>();
+  #listedDataVersion: number | undefined;
+  /** The prepared page queries, by their SQL (one per number of statuses filtered on). */
+  readonly #pageStatements = new Map<string, Statement<unknown[], unknown>>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.statements = {
@@ -239,6 +269,12 @@ export class JobsRepository {
       ),
       setTorrentFile: db.prepare('UPDATE jobs SET torrent_file = ? WHERE id = ? AND torrent_file IS NULL'),
       delete: db.prepare('DELETE FROM jobs WHERE id = ?'),
+      setSavePath: db.prepare('UPDATE jobs SET save_path = ? WHERE id = ?'),
+      listedByIds: db
+        .prepare<[string], unknown[]>(
+          `SELECT ${LISTED_COLUMNS.join(', ')} FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
+        )
+        .raw(true),
       countByStatus: db.prepare<[], { status: string; n: number }>(
         'SELECT status, COUNT(*) AS n FROM jobs GROUP BY status',
       ),
@@ -253,6 +289,7 @@ export class JobsRepository {
       );
     }
     this.#queueWrites += 1;
+    this.#listed.delete(job.id);
     this.statements.insert.run({
       id: job.id,
       source_type: job.sourceType,
@@ -277,11 +314,13 @@ export class JobsRepository {
 
   /** The job's data is gone from disk: it has downloaded nothing, and made no file there. */
   forgetData(id: string): void {
+    this.#listed.delete(id);
     this.statements.forgetData.run(id);
   }
 
   /** What the job made on disk so far (it only grows while the job exists). */
   setFootprint(id: string, footprint: JobFootprint): void {
+    this.#listed.delete(id);
     this.statements.setFootprint.run({
       id,
       folder_created: footprint.folderCreated ? 1 : 0,
@@ -343,6 +382,8 @@ export class JobsRepository {
    */
   moveInQueue(id: string, where: QueueMove): void {
     this.#queueWrites += 1;
+    // Two jobs change places: the listed ones are read again.
+    this.#listed.clear();
     this.db.transaction(() => {
       const me = this.require(id);
       const bounds = this.statements.positionBounds.get();
@@ -374,20 +415,48 @@ export class JobsRepository {
    */
   page(statuses: readonly JobStatus[], limit: number, offset: number): { jobs: StoredJob[]; total: number } {
     const filter = statuses.length > 0 ? `WHERE status IN (${statuses.map(() => '?').join(', ')})` : '';
-    const total = this.db
-      .prepare<JobStatus[], { n: number }>(`SELECT COUNT(*) AS n FROM jobs ${filter}`)
-      .get(...statuses);
-    const rows = this.db
-      .prepare<unknown[], unknown[]>(
-        `SELECT ${LISTED_COLUMNS.join(', ')} FROM jobs ${filter} ORDER BY created_at DESC, position DESC LIMIT ? OFFSET ?`,
-      )
-      .raw(true)
-      .all(...statuses, limit, offset);
-    return { jobs: rows.map((values) => fromRow(listedRow(values))), total: total?.n ?? 0 };
+    const total = this.#pageStatement(`SELECT COUNT(*) FROM jobs ${filter}`).get(...statuses);
+    const ids = this.#pageStatement(
+      `SELECT id FROM jobs ${filter} ORDER BY created_at DESC, position DESC LIMIT ? OFFSET ?`,
+    ).all(...statuses, limit, offset) as string[];
+    const dataVersion = this.statements.dataVersion.get() ?? 0;
+    if (dataVersion !== this.#listedDataVersion) {
+      this.#listed.clear();
+      this.#listedDataVersion = dataVersion;
+    }
+    const read = new Map<string, StoredJob>();
+    const unread = ids.filter((id) => !this.#listed.has(id));
+    if (unread.length > 0) {
+      for (const values of this.statements.listedByIds.all(JSON.stringify(unread))) {
+        const stored = frozen(fromRow(listedRow(values)));
+        read.set(stored.job.id, stored);
+      }
+    }
+    if (!this.db.inTransaction && read.size > 0) {
+      if (this.#listed.size + read.size > LISTED_KEPT) this.#listed.clear();
+      for (const [id, stored] of read) this.#listed.set(id, stored);
+    }
+    const jobs: StoredJob[] = [];
+    for (const id of ids) {
+      const stored = this.#listed.get(id) ?? read.get(id);
+      if (stored !== undefined) jobs.push(stored);
+    }
+    return { jobs, total: typeof total === 'number' ? total : 0 };
+  }
+
+  /** A page query, prepared once (it returns its first column only). */
+  #pageStatement(sql: string): Statement<unknown[], unknown> {
+    let statement = this.#pageStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare<unknown[], unknown>(sql).pluck();
+      this.#pageStatements.set(sql, statement);
+    }
+    return statement;
   }
 
   setStatus(id: string, status: JobStatus, error: { code: ErrorCode; message: string } | undefined, now: string): void {
     this.#queueWrites += 1;
+    this.#listed.delete(id);
     this.statements.setStatus.run({
       id,
       status,
@@ -398,6 +467,7 @@ export class JobsRepository {
   }
 
   setProgress(id: string, update: ProgressUpdate): void {
+    this.#listed.delete(id);
     this.statements.setProgress.run({
       id,
       bytes_done: update.bytesDone,
@@ -411,6 +481,7 @@ export class JobsRepository {
     id: string,
     metadata: { name?: string | undefined; files?: JobFile[] | undefined; bytesTotal: number | null },
   ): void {
+    this.#listed.delete(id);
     this.statements.setMetadata.run({
       id,
       name: metadata.name ?? null,
@@ -421,6 +492,7 @@ export class JobsRepository {
 
   /** Which files to download (undefined: all) and whether in piece order. */
   setFileOptions(id: string, options: { selectedFiles: readonly number[] | undefined; sequential: boolean }): void {
+    this.#listed.delete(id);
     this.statements.setFileOptions.run({
       id,
       selected_files_json: options.selectedFiles === undefined ? null : JSON.stringify(options.selectedFiles),
@@ -435,7 +507,14 @@ export class JobsRepository {
 
   delete(id: string): void {
     this.#queueWrites += 1;
+    this.#listed.delete(id);
     this.statements.delete.run(id);
+  }
+
+  /** The job's data now lives in `folder` (a move of its data is done). */
+  setSavePath(id: string, folder: string): void {
+    this.#listed.delete(id);
+    this.statements.setSavePath.run(folder, id);
   }
 
   countByStatus(): Partial<Record<JobStatus, number>> {

@@ -17,6 +17,7 @@ import { WebTorrentDownloader } from '../../src/downloaders/webtorrent/webtorren
 import { DownloadService } from '../../src/service/download-service.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { JobMovesRepository } from '../../src/storage/job-moves-repository.js';
+import { JobsRepository } from '../../src/storage/jobs-repository.js';
 import { createLoopbackSwarm, type LoopbackSwarm, sha256File } from '../helpers/loopback-swarm.js';
 import { mountTmpfs, type Tmpfs, tmpfsUnavailableReason } from '../helpers/tmpfs.js';
 import { tempDir, waitUntil } from '../helpers/wait.js';
@@ -121,7 +122,7 @@ describe('moving a job’s data', () => {
     await mkdir(temporaryFolderFor(to), { recursive: true });
     await writeFile(path.join(temporaryFolderFor(to), `${FILM}.chilly-partial`), Buffer.alloc(3 * MiB, 7));
     const db = openDatabase(path.join(work.dir, 'crash', 'chilly.db'));
-    new JobMovesRepository(db).begin({
+    new JobMovesRepository(db, new JobsRepository(db)).begin({
       jobId: 'nosferatu',
       from,
       to,

@@ -13,6 +13,7 @@ import { MOCK_MOVIES } from '../../src/metadata/mock-metadata-fetcher.js';
 import { parseReleaseName } from '../../src/metadata/release-name.js';
 import { jobMovieLookup, jobMoviesLookup } from '../../src/service/movie-linker.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import { JobMovesRepository } from '../../src/storage/job-moves-repository.js';
 import { JobsRepository } from '../../src/storage/jobs-repository.js';
 import { MovieLinksRepository } from '../../src/storage/movie-links-repository.js';
 import { JobRateLimitsRepository } from '../../src/storage/rate-limits-repository.js';
@@ -87,6 +88,70 @@ describe('JobsRepository pages', () => {
       ['job-0'],
       'filtered, limited and offset',
     );
+  });
+
+  test('a page read again shows every write since, here or on another connection, and nothing rolled back', () => {
+    for (let n = 0; n < 6; n++) jobs.insert(job(n, 'queued'), undefined, { folderCreated: false });
+    const moves = new JobMovesRepository(db, jobs);
+    /** The page must be what a single read of each listed job gives, in the page's order. */
+    const agrees = (label: string) => {
+      const page = jobs.page([], 50, 0);
+      const expected = jobs
+        .all()
+        .sort((a, b) => b.job.createdAt.localeCompare(a.job.createdAt) || b.position - a.position)
+        .map((stored) => ({ ...stored, torrentFile: undefined }));
+      assert.deepEqual(page.jobs, expected, label);
+      assert.equal(page.total, expected.length, label);
+    };
+    agrees('first read');
+    const again = jobs.page([], 50, 0);
+    assert.equal(again.jobs[0], jobs.page([], 50, 0).jobs[0], 'nothing written: the same job as last read');
+    assert.ok(Object.isFrozen(again.jobs[0]?.job.progress), 'a job shared between pages cannot be changed');
+    const writes: [string, () => void][] = [
+      ['progress', () => jobs.setProgress('job-1', { bytesDone: 500, bytesTotal: 1001, bytesUploaded: 42 })],
+      ['status', () => jobs.setStatus('job-2', 'completed', undefined, '2026-01-03T00:00:00.000Z')],
+      [
+        'error',
+        () => jobs.setStatus('job-3', 'error', { code: 'download_failed', message: 'no' }, '2026-01-04T00:00:00.000Z'),
+      ],
+      [
+        'metadata',
+        () => jobs.setMetadata('job-0', { name: 'Renamed', files: [{ path: 'b.mkv', length: 7 }], bytesTotal: 7 }),
+      ],
+      ['file options', () => jobs.setFileOptions('job-4', { selectedFiles: [0], sequential: true })],
+      ['footprint', () => jobs.setFootprint('job-5', { folderCreated: true, created: ['Film.5.mkv'] })],
+      ['data forgotten', () => jobs.forgetData('job-1')],
+      ['moved in the queue', () => jobs.moveInQueue('job-4', 'top')],
+      ['moved to another folder', () => moves.markMoved('job-5', path.join(work.dir, 'elsewhere'))],
+      ['inserted', () => jobs.insert(job(6, 'queued'), undefined, { folderCreated: false })],
+      ['deleted', () => jobs.delete('job-0')],
+      [
+        'another connection',
+        () => {
+          const other = openDatabase(path.join(work.dir, 'chilly.db'));
+          try {
+            other.prepare("UPDATE jobs SET name = 'Theirs', bytes_done = 9 WHERE id = 'job-4'").run();
+          } finally {
+            other.close();
+          }
+        },
+      ],
+      [
+        'rolled back',
+        () => {
+          const failing = db.transaction(() => {
+            jobs.setProgress('job-6', { bytesDone: 77, bytesTotal: 1006, bytesUploaded: 0 });
+            assert.equal(jobs.page([], 50, 0).jobs[0]?.job.progress.bytesDone, 77, 'seen inside its transaction');
+            throw new Error('roll back');
+          });
+          assert.throws(failing, /roll back/);
+        },
+      ],
+    ];
+    for (const [label, write] of writes) {
+      write();
+      agrees(`after: ${label}`);
+    }
   });
 
   test('queue ranks for the whole queue agree with each job’s own count', () => {
