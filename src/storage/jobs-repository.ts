@@ -211,7 +211,8 @@ export class JobsRepository {
    * Jobs as pages last read them, by id, frozen: a page reads its ids, and the rows of only the jobs
    * written since (reading and parsing hundreds of rows was most of what a long list cost). Each write
    * here forgets its job; a commit on another connection (`data_version`) forgets them all; a row
-   * read inside a transaction is not kept (the transaction may roll back).
+   * read inside a transaction is not kept (the transaction may roll back). So a connection has
+   * one repository, and every write to `jobs` on it goes through that one.
    */
   readonly #listed = new Map<string, StoredJob>();
   #listedDataVersion: number | undefined;
