@@ -56,6 +56,12 @@ declare module 'webtorrent/lib/torrent.js' {
   }
 }
 
+declare module 'webtorrent/lib/peer.js' {
+  export default class WebTorrentPeer {
+    prototype: object;
+  }
+}
+
 declare module 'webrtc-polyfill' {
   export const RTCPeerConnection: unknown;
   export const RTCSessionDescription: unknown;

@@ -150,6 +150,76 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       await cleanup();
     }
   });
+  test('reads of connections we open are parsed in place, and go through the pipes while a limit applies: a download whose limit is switched on and off as it runs arrives whole', async () => {
+    const { dir, cleanup } = await tempDir();
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      const torrent = await addTorrent(client, swarm, { path: dir });
+      const failed: string[] = [];
+      torrent.on('warning', (warning: Error) => {
+        if (/failed verification/.test(warning.message)) failed.push(warning.message);
+      });
+      // This torrent's own limit (as the downloader's TorrentRateLimiter): 150 ms on, 150 ms off.
+      // What it holds it lets go a read per 100 ms while on, and per 10 ms once off: reads that
+      // come meanwhile must queue behind them, not overtake them.
+      let limited = false;
+      let ticks = 0;
+      const held: (() => void)[] = [];
+      const down = {
+        get bytesPerSecond() {
+          return limited ? 640 * 1024 : 0;
+        },
+        take(_bytes: number, go: () => void) {
+          if (!limited && held.length === 0) go();
+          else held.push(go);
+        },
+      };
+      const limiters = { down, up: { bytesPerSecond: 0, take: (_bytes: number, go: () => void) => go() } };
+      (torrent as unknown as { rateLimiters: unknown }).rateLimiters = limiters;
+      timers.push(setInterval(() => (limited = !limited), 150));
+      timers.push(
+        setInterval(() => {
+          ticks += 1;
+          if (!limited || ticks % 10 === 0) held.shift()?.();
+        }, 10),
+      );
+      const reads = { inPlace: 0, piped: 0, outgoingWires: 0, wireErrors: [] as string[] };
+      const count = (wire: unknown) => {
+        const borrowing = wire as {
+          type: string;
+          on(event: 'error', listener: (error: Error) => void): void;
+          writeBorrowed(data: Uint8Array): void;
+          piped(length: number): void;
+        };
+        if (borrowing.type !== 'tcpOutgoing') return;
+        reads.outgoingWires += 1;
+        borrowing.on('error', (error) => reads.wireErrors.push(error.message));
+        const { writeBorrowed, piped } = borrowing;
+        borrowing.writeBorrowed = function (this: unknown, data: Uint8Array) {
+          reads.inPlace += 1;
+          writeBorrowed.call(this, data);
+        };
+        borrowing.piped = function (this: unknown, length: number) {
+          reads.piped += 1;
+          piped.call(this, length);
+        };
+      };
+      for (const wire of torrent.wires) count(wire);
+      torrent.on('wire', count);
+      await whenDone(torrent, 60_000);
+      assert.ok(reads.outgoingWires >= 1, 'the download came over a connection we opened (test setup)');
+      assert.ok(reads.inPlace > 0, `${reads.inPlace} reads parsed in place`);
+      assert.ok(reads.piped > 0, `${reads.piped} reads sent through the pipes while limited`);
+      assert.deepEqual(reads.wireErrors, [], 'no read overtook another: the peer’s messages stayed whole');
+      assert.deepEqual(failed, [], 'no piece failed its check');
+      assert.equal(await sha256File(path.join(dir, 'engine-patches.bin')), swarm.files[0]?.sha256);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      await new Promise<void>((resolve) => client.destroy(() => resolve()));
+      await cleanup();
+    }
+  });
 });
 
 describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protocol+4.1.21.patch)', () => {

@@ -15,6 +15,7 @@ import bencode from 'bencode';
 import WireConstructor from 'bittorrent-protocol';
 import fc from 'fast-check';
 import utMetadataFactory from 'ut_metadata';
+import { cut } from '../helpers/chunks.js';
 
 const FUZZ = { seed: 20_261_201, numRuns: 1_000, interruptAfterTimeLimit: 60_000, markInterruptAsFailure: false };
 
@@ -207,17 +208,6 @@ function newWire(fast: boolean, haveMetadata: boolean): WireUnderTest {
   wire.ut_metadata.fetch();
   wire.write(remoteHandshake(fast));
   return { wire, errors };
-}
-
-function cut(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => Math.floor(c * bytes.length)))].sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let start = 0;
-  for (const point of [...points, bytes.length]) {
-    if (point > start) chunks.push(bytes.subarray(start, point));
-    start = Math.max(start, point);
-  }
-  return chunks;
 }
 
 /** Lets ticks, microtasks and immediates queued by the wire run (its flushes, 'error' events, …). */
