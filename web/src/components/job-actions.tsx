@@ -19,7 +19,12 @@ export function JobActions({
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
-  const [cancelling, setCancelling] = useState(false);
+  /**
+   * Which opening of the cancel dialog is shown (0: none). A dialog's `close` event comes with the
+   * browser's next frame: a Cancel pressed again before it opens a new dialog, which that late event
+   * of the old one must not close.
+   */
+  const [cancelDialog, setCancelDialog] = useState(0);
   const name = jobName(job);
 
   async function run(action: 'pause' | 'resume') {
@@ -53,7 +58,7 @@ export function JobActions({
             <span class="visually-hidden"> {name}</span>
           </button>
         )}
-        <button type="button" class="secondary" onClick={() => setCancelling(true)}>
+        <button type="button" class="secondary" onClick={() => setCancelDialog((shown) => shown + 1)}>
           Cancel<span class="visually-hidden"> {name}</span>
         </button>
         {showPlay && (
@@ -63,7 +68,14 @@ export function JobActions({
         )}
       </div>
       <ErrorMessage message={error} />
-      {cancelling && <CancelDialog job={job} onClose={() => setCancelling(false)} onCancelled={onCancelled} />}
+      {cancelDialog > 0 && (
+        <CancelDialog
+          key={cancelDialog}
+          job={job}
+          onClose={() => setCancelDialog((shown) => (shown === cancelDialog ? 0 : shown))}
+          onCancelled={onCancelled}
+        />
+      )}
     </div>
   );
 }
