@@ -220,6 +220,89 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       await cleanup();
     }
   });
+  test('what we upload goes to the socket at once, and through the pipes while a limit applies: an upload whose limit is switched on and off as it runs arrives whole', async () => {
+    const seeder = swarm.seederTorrent;
+    assert.ok(seeder !== undefined, 'the swarm has its seeder (test setup)');
+    const seederWithLimits = seeder as unknown as { rateLimiters?: unknown };
+    const before = seederWithLimits.rateLimiters;
+    const { dir, cleanup } = await tempDir();
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      // The seeder's own upload limit, 150 ms on, 150 ms off; what it holds it lets go a chunk per
+      // 100 ms while on, per 10 ms once off: what is sent meanwhile must queue behind it.
+      let limited = false;
+      let ticks = 0;
+      const held: (() => void)[] = [];
+      const up = {
+        get bytesPerSecond() {
+          return limited ? 640 * 1024 : 0;
+        },
+        take(_bytes: number, go: () => void) {
+          if (!limited && held.length === 0) go();
+          else held.push(go);
+        },
+      };
+      seederWithLimits.rateLimiters = { up, down: { bytesPerSecond: 0, take: (_b: number, go: () => void) => go() } };
+      timers.push(setInterval(() => (limited = !limited), 150));
+      timers.push(
+        setInterval(() => {
+          ticks += 1;
+          if (!limited || ticks % 10 === 0) held.shift()?.();
+        }, 10),
+      );
+      const sent = { direct: 0, piped: 0, wires: 0 };
+      const count = (wire: unknown) => {
+        const sending = wire as {
+          _sink: { write(first: Uint8Array, second: Uint8Array | null): boolean } | null;
+          sentThroughPipes(length: number): void;
+        };
+        const sink = sending._sink;
+        if (sink === null) return;
+        sent.wires += 1;
+        const { write } = sink;
+        sink.write = (first, second) => {
+          const written = write.call(sink, first, second);
+          if (written) sent.direct += 1;
+          return written;
+        };
+        const { sentThroughPipes } = sending;
+        sending.sentThroughPipes = function (this: unknown, length: number) {
+          sent.piped += 1;
+          sentThroughPipes.call(this, length);
+        };
+      };
+      for (const wire of seeder.wires) count(wire);
+      seeder.on('wire', count);
+      const torrent = await addTorrent(client, swarm, { path: dir });
+      const failed: string[] = [];
+      torrent.on('warning', (warning: Error) => {
+        if (/failed verification/.test(warning.message)) failed.push(warning.message);
+      });
+      // A write that overtook a message waiting in the pipes would cut it: the leecher's wire would
+      // read garbage and drop the connection (the download would then go on over a new one).
+      const wireErrors: string[] = [];
+      const watch = (wire: unknown) =>
+        (wire as { on(event: 'error', listener: (error: Error) => void): void }).on('error', (error) =>
+          wireErrors.push(error.message),
+        );
+      for (const wire of torrent.wires) watch(wire);
+      torrent.on('wire', watch);
+      await whenDone(torrent, 60_000);
+      seeder.removeListener('wire', count);
+      assert.deepEqual(wireErrors, [], 'the leecher read whole messages only');
+      assert.ok(sent.wires >= 1, 'the seeder sent over a TCP connection (test setup)');
+      assert.ok(sent.direct > 0, `${sent.direct} writes straight to the socket`);
+      assert.ok(sent.piped > 0, `${sent.piped} chunks through the pipes while limited`);
+      assert.deepEqual(failed, [], 'no piece failed its check: nothing overtook what waited in the pipes');
+      assert.equal(await sha256File(path.join(dir, 'engine-patches.bin')), swarm.files[0]?.sha256);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      seederWithLimits.rateLimiters = before;
+      await new Promise<void>((resolve) => client.destroy(() => resolve()));
+      await cleanup();
+    }
+  });
 });
 
 describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protocol+4.1.21.patch)', () => {

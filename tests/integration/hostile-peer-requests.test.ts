@@ -19,15 +19,18 @@ const BLOCK = 16 * 1024;
  */
 const HELD_BOUND = 16 * MiB + 256 * BLOCK + 2 * MiB;
 
-/** The seeder's wires (streamx Duplexes): the readable side holds the answers the socket has not taken. */
+/**
+ * The seeder's wires: answers not sent yet (`_unsentBytes`: in the pipes, or in the TCP socket the
+ * wire writes to directly while no upload limit applies) and block reads in flight.
+ */
 interface SeederWire {
-  readonly _readableState: { readonly buffered: number };
+  _unsentBytes(): number;
   readonly _readsInFlight?: number;
 }
 
 function heldForPeers(wires: readonly unknown[]): number {
   let held = 0;
-  for (const wire of wires as SeederWire[]) held += wire._readableState.buffered + (wire._readsInFlight ?? 0) * BLOCK;
+  for (const wire of wires as SeederWire[]) held += wire._unsentBytes() + (wire._readsInFlight ?? 0) * BLOCK;
   return held;
 }
 
