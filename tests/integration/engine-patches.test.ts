@@ -94,6 +94,36 @@ function whenDone(torrent: Torrent, timeoutMs: number): Promise<void> {
   });
 }
 
+/** A torrent's limit in one direction, as the downloader's TorrentRateLimiter, that never holds anything. */
+const UNLIMITED = { bytesPerSecond: 0, take: (_bytes: number, go: () => void) => go() };
+
+/**
+ * A torrent's limit in one direction, switched on for 150 ms and off for 150 ms. What it holds it
+ * lets go a chunk per 100 ms while on, and per 10 ms once off: what comes meanwhile must queue
+ * behind it, not overtake it. Its timers go into `timers`, for the test to clear.
+ */
+function switchingLimiter(timers: NodeJS.Timeout[]) {
+  let limited = false;
+  let ticks = 0;
+  const held: (() => void)[] = [];
+  timers.push(setInterval(() => (limited = !limited), 150));
+  timers.push(
+    setInterval(() => {
+      ticks += 1;
+      if (!limited || ticks % 10 === 0) held.shift()?.();
+    }, 10),
+  );
+  return {
+    get bytesPerSecond() {
+      return limited ? 640 * 1024 : 0;
+    },
+    take(_bytes: number, go: () => void) {
+      if (!limited && held.length === 0) go();
+      else held.push(go);
+    },
+  };
+}
+
 describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 }, () => {
   let swarm: LoopbackSwarm;
 
@@ -160,30 +190,10 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       torrent.on('warning', (warning: Error) => {
         if (/failed verification/.test(warning.message)) failed.push(warning.message);
       });
-      // This torrent's own limit (as the downloader's TorrentRateLimiter): 150 ms on, 150 ms off.
-      // What it holds it lets go a read per 100 ms while on, and per 10 ms once off: reads that
-      // come meanwhile must queue behind them, not overtake them.
-      let limited = false;
-      let ticks = 0;
-      const held: (() => void)[] = [];
-      const down = {
-        get bytesPerSecond() {
-          return limited ? 640 * 1024 : 0;
-        },
-        take(_bytes: number, go: () => void) {
-          if (!limited && held.length === 0) go();
-          else held.push(go);
-        },
-      };
-      const limiters = { down, up: { bytesPerSecond: 0, take: (_bytes: number, go: () => void) => go() } };
+      // This torrent's own download limit, switched on and off: reads that come while it holds
+      // some must queue behind them.
+      const limiters = { down: switchingLimiter(timers), up: UNLIMITED };
       (torrent as unknown as { rateLimiters: unknown }).rateLimiters = limiters;
-      timers.push(setInterval(() => (limited = !limited), 150));
-      timers.push(
-        setInterval(() => {
-          ticks += 1;
-          if (!limited || ticks % 10 === 0) held.shift()?.();
-        }, 10),
-      );
       const reads = { inPlace: 0, piped: 0, outgoingWires: 0, wireErrors: [] as string[] };
       const count = (wire: unknown) => {
         const borrowing = wire as {
@@ -220,6 +230,7 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       await cleanup();
     }
   });
+
   test('what we upload goes to the socket at once, and through the pipes while a limit applies: an upload whose limit is switched on and off as it runs arrives whole', async () => {
     const seeder = swarm.seederTorrent;
     assert.ok(seeder !== undefined, 'the swarm has its seeder (test setup)');
@@ -229,28 +240,9 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
     const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
     const timers: NodeJS.Timeout[] = [];
     try {
-      // The seeder's own upload limit, 150 ms on, 150 ms off; what it holds it lets go a chunk per
-      // 100 ms while on, per 10 ms once off: what is sent meanwhile must queue behind it.
-      let limited = false;
-      let ticks = 0;
-      const held: (() => void)[] = [];
-      const up = {
-        get bytesPerSecond() {
-          return limited ? 640 * 1024 : 0;
-        },
-        take(_bytes: number, go: () => void) {
-          if (!limited && held.length === 0) go();
-          else held.push(go);
-        },
-      };
-      seederWithLimits.rateLimiters = { up, down: { bytesPerSecond: 0, take: (_b: number, go: () => void) => go() } };
-      timers.push(setInterval(() => (limited = !limited), 150));
-      timers.push(
-        setInterval(() => {
-          ticks += 1;
-          if (!limited || ticks % 10 === 0) held.shift()?.();
-        }, 10),
-      );
+      // The seeder's own upload limit, switched on and off: what is sent while it holds some must
+      // queue behind it.
+      seederWithLimits.rateLimiters = { up: switchingLimiter(timers), down: UNLIMITED };
       const sent = { direct: 0, piped: 0, wires: 0 };
       const count = (wire: unknown) => {
         const sending = wire as {
