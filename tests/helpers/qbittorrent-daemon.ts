@@ -35,7 +35,7 @@ export interface QBittorrentDaemonOptions {
   username?: string;
   /** WebUI password (default: random). */
   password?: string;
-  /** How long to wait for the WebUI to accept the credentials (default 20 s). */
+  /** How long to wait for the WebUI to answer (default 20 s). */
   readyTimeoutMs?: number;
 }
 
@@ -220,7 +220,7 @@ export async function startQBittorrentDaemon(options: QBittorrentDaemonOptions =
     const run = spawnDaemon(binary, profileDir, homeDir, append);
     current = run;
     try {
-      await waitForWebUi({ url, username, password, timeoutMs: readyTimeoutMs, exitStatus: () => run.exitStatus });
+      await waitForWebUi({ url, timeoutMs: readyTimeoutMs, exitStatus: () => run.exitStatus });
     } catch (error) {
       await stopProcess(run);
       const reason = error instanceof Error ? error.message : String(error);
@@ -337,13 +337,16 @@ async function stopProcess(run: RunningProcess): Promise<void> {
 
 interface ReadinessProbe {
   url: string;
-  username: string;
-  password: string;
   timeoutMs: number;
   exitStatus(): string | null;
 }
 
-/** Ready = the WebUI answers "Ok." to a sign-in with these credentials. */
+/**
+ * Ready = the WebUI answers a request without a session with 403 (401 from 5.x). Not a sign-in: each
+ * one opens a WebUI session, and each session start runs the free-disk-space check that can crash
+ * 4.5.x (src/downloaders/qbittorrent/qbittorrent-version.ts). The credentials are checked by the
+ * first client that signs in.
+ */
 async function waitForWebUi(probe: ReadinessProbe): Promise<void> {
   const deadline = Date.now() + probe.timeoutMs;
   let last = 'no answer yet';
@@ -351,19 +354,16 @@ async function waitForWebUi(probe: ReadinessProbe): Promise<void> {
     const status = probe.exitStatus();
     if (status !== null) throw new Error(`it exited (${status})`);
     try {
-      const response = await fetch(`${probe.url}/api/v2/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ username: probe.username, password: probe.password }).toString(),
+      const response = await fetch(`${probe.url}/api/v2/app/version`, {
         signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
       });
       const body = (await response.text()).trim();
-      if (response.ok && body === 'Ok.') return;
-      last = `sign-in answered ${response.status} ${JSON.stringify(body.slice(0, 100))}`;
+      if (response.status === 403 || response.status === 401) return;
+      last = `app/version answered ${response.status} ${JSON.stringify(body.slice(0, 100))}`;
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
     }
     await delay(POLL_INTERVAL_MS);
   }
-  throw new Error(`the WebUI did not accept the sign-in within ${probe.timeoutMs} ms (last: ${last})`);
+  throw new Error(`the WebUI did not answer within ${probe.timeoutMs} ms (last: ${last})`);
 }

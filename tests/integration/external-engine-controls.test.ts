@@ -81,6 +81,21 @@ async function transmissionCall(daemon: Daemon, method: string, args: unknown): 
   throw new Error('Transmission kept answering 409');
 }
 
+/**
+ * One client per qBittorrent daemon for reading what the adapter set (it signs in once, on its first
+ * request). Every sign-in opens a WebUI session, and each session start runs the free-disk-space
+ * check that can crash 4.5.x (src/downloaders/qbittorrent/qbittorrent-version.ts).
+ */
+const qbittorrentReaders = new WeakMap<Daemon, QBittorrent>();
+function qbittorrentReader(daemon: Daemon): QBittorrent {
+  let client = qbittorrentReaders.get(daemon);
+  if (client === undefined) {
+    client = new QBittorrent({ baseUrl: daemon.url, username: daemon.username, password: daemon.password });
+    qbittorrentReaders.set(daemon, client);
+  }
+  return client;
+}
+
 const ENGINES: EngineUnderTest[] = [
   {
     kind: 'qbittorrent',
@@ -88,20 +103,15 @@ const ENGINES: EngineUnderTest[] = [
     start: (workDir) => startQBittorrentDaemon({ workDir }),
     adapter: (url, daemon) => new QBittorrentAdapter({ url, username: daemon.username, password: daemon.password }),
     readLimits: async (daemon, infoHash) => {
-      const client = new QBittorrent({ baseUrl: daemon.url, username: daemon.username, password: daemon.password });
-      await client.login();
-      try {
-        if (infoHash === undefined) {
-          const prefs = await client.getPreferences();
-          return { download: prefs.dl_limit, upload: prefs.up_limit };
-        }
-        const download = (await client.getTorrentDownloadLimit(infoHash))[infoHash] ?? Number.NaN;
-        const upload = (await client.getTorrentUploadLimit(infoHash))[infoHash] ?? Number.NaN;
-        // No limit reads as 0 (or -1 in some versions).
-        return { download: Math.max(0, download), upload: Math.max(0, upload) };
-      } finally {
-        await client.logout();
+      const client = qbittorrentReader(daemon);
+      if (infoHash === undefined) {
+        const prefs = await client.getPreferences();
+        return { download: prefs.dl_limit, upload: prefs.up_limit };
       }
+      const download = (await client.getTorrentDownloadLimit(infoHash))[infoHash] ?? Number.NaN;
+      const upload = (await client.getTorrentUploadLimit(infoHash))[infoHash] ?? Number.NaN;
+      // No limit reads as 0 (or -1 in some versions).
+      return { download: Math.max(0, download), upload: Math.max(0, upload) };
     },
     // Global limits are kept in whole KiB/s, a torrent's to the byte.
     expected: (bytes, global) => (global ? Math.floor(bytes / KiB) * KiB : bytes),

@@ -8,14 +8,18 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { QBittorrent } from '@ctrl/qbittorrent';
 import parseTorrent from 'parse-torrent';
 import { isChillyError } from '../../src/domain/errors.js';
-import { QBittorrentAdapter } from '../../src/downloaders/qbittorrent/qbittorrent-adapter.js';
+import {
+  QBittorrentAdapter,
+  type QBittorrentSyncSource,
+} from '../../src/downloaders/qbittorrent/qbittorrent-adapter.js';
+import { mainDataRisksCrash } from '../../src/downloaders/qbittorrent/qbittorrent-version.js';
 import type { EngineTorrent } from '../../src/downloaders/remote/engine-adapter.js';
 import { createLoopbackSwarm, type LoopbackSwarm, type SwarmFileSpec, sha256File } from '../helpers/loopback-swarm.js';
 import { freeLoopbackPort } from '../helpers/ports.js';
@@ -60,6 +64,35 @@ class SyncView {
   }
 }
 
+/** A loopback HTTP proxy to `target` that keeps the path of every request it passes on. */
+async function recordingProxy(target: string): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
+  const paths: string[] = [];
+  const host = new URL(target).host;
+  const server = createServer((request, response) => {
+    paths.push((request.url ?? '/').split('?')[0] ?? '/');
+    const upstream = httpRequest(
+      new URL(request.url ?? '/', target),
+      { method: request.method, headers: { ...request.headers, host } },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    upstream.on('error', () => response.destroy());
+    request.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    paths,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 const installed = (await findQBittorrentNox()) !== null;
 
 describe('QBittorrentAdapter against qbittorrent-nox', { skip: installed ? false : QBITTORRENT_NOX_MISSING }, () => {
@@ -69,12 +102,15 @@ describe('QBittorrentAdapter against qbittorrent-nox', { skip: installed ? false
   const swarms: LoopbackSwarm[] = [];
   const adapters: QBittorrentAdapter[] = [];
 
-  const newAdapter = (overrides: { password?: string; url?: string } = {}): QBittorrentAdapter => {
+  const newAdapter = (
+    overrides: { password?: string; url?: string; syncVia?: QBittorrentSyncSource } = {},
+  ): QBittorrentAdapter => {
     const created = new QBittorrentAdapter({
       url: overrides.url ?? daemon.url,
       username: daemon.username,
       password: overrides.password ?? daemon.password,
       timeoutMs: 5_000,
+      ...(overrides.syncVia === undefined ? {} : { syncVia: overrides.syncVia }),
     });
     adapters.push(created);
     return created;
@@ -91,9 +127,21 @@ describe('QBittorrentAdapter against qbittorrent-nox', { skip: installed ? false
     return created;
   };
 
-  /** A raw client, to read what the adapter's types do not show (sequential flags). */
-  const raw = (): QBittorrent =>
-    new QBittorrent({ baseUrl: daemon.url, username: daemon.username, password: daemon.password, timeout: 5_000 });
+  /**
+   * A raw client, to read what the adapter's types do not show (sequential flags). One for the file:
+   * every sign-in opens a WebUI session, and each session start runs the free-disk-space check that
+   * can crash 4.5.x (src/downloaders/qbittorrent/qbittorrent-version.ts).
+   */
+  let rawClient: QBittorrent | undefined;
+  const raw = (): QBittorrent => {
+    rawClient ??= new QBittorrent({
+      baseUrl: daemon.url,
+      username: daemon.username,
+      password: daemon.password,
+      timeout: 5_000,
+    });
+    return rawClient;
+  };
 
   /** Polls the shared view until the torrent satisfies `check`; the daemon's log is in the failure. */
   const waitForTorrent = async (
@@ -194,7 +242,8 @@ describe('QBittorrentAdapter against qbittorrent-nox', { skip: installed ? false
   });
 
   test('sync is incremental: changes only, whole torrents, removals', async () => {
-    const own = newAdapter();
+    // sync/maindata asked for, whatever the version (4.5.x gets torrents/info by default: next test).
+    const own = newAdapter({ syncVia: 'maindata' });
     await own.connect();
     const source = await swarm('Incremental Movie', [{ path: 'a.bin', size: 256 * KIB }]);
     await own.add({
@@ -246,6 +295,49 @@ describe('QBittorrentAdapter against qbittorrent-nox', { skip: installed ? false
     const again = await own.sync();
     assert.equal(again.full, true, 'resetSync() makes the next sync a full one');
     assert.ok(!again.torrents.some((t) => t.infoHash === source.infoHash));
+  });
+
+  test('by default sync reads torrents/info where sync/maindata can crash the engine: every sync full, a removed torrent absent', async () => {
+    const version = await adapter.version();
+    const listed = mainDataRisksCrash(version);
+    const proxy = await recordingProxy(daemon.url);
+    try {
+      const own = newAdapter({ url: proxy.url });
+      await own.connect();
+      const source = await swarm('Listed Movie', [{ path: 'b.bin', size: 256 * KIB }]);
+      await own.add({
+        infoHash: source.infoHash,
+        torrentFile: source.torrentFile,
+        savePath: path.join(daemon.downloadDir, 'listed-job'),
+        sequential: false,
+      });
+      const before = proxy.paths.length;
+      const first = await own.sync();
+      const second = await own.sync();
+      await own.remove(source.infoHash, { deleteData: true });
+      const afterRemove = proxy.paths.length;
+      const third = await own.sync();
+      const bySync = [...proxy.paths.slice(before, before + 2), ...proxy.paths.slice(afterRemove)];
+
+      assert.deepEqual(
+        bySync,
+        Array(3).fill(listed ? '/api/v2/torrents/info' : '/api/v2/sync/maindata'),
+        `qBittorrent ${version}: ${listed ? 'torrents/info only' : 'sync/maindata'}`,
+      );
+      for (const sync of [first, second]) {
+        assert.equal(sync.full, true, 'the first sync is full, and with torrents/info every one is');
+        const torrent = sync.torrents.find((t) => t.infoHash === source.infoHash);
+        assert.ok(torrent, 'the torrent is listed');
+        assert.equal(torrent.name, 'Listed Movie');
+        assert.equal(torrent.savePath, path.join(daemon.downloadDir, 'listed-job'));
+        if (!listed) break;
+      }
+      assert.equal(third.full, listed);
+      assert.ok(!third.torrents.some((t) => t.infoHash === source.infoHash), 'the removed torrent is not listed');
+      assert.deepEqual(third.removed, listed ? [] : [source.infoHash]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('pause stops the transfer, file choice and piece order reach the engine, resume finishes the wanted files', async () => {

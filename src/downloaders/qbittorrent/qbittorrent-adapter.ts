@@ -3,7 +3,8 @@
  * WebUI API v2 (https://github.com/qbittorrent/qBittorrent/wiki/WebUI-API-(qBittorrent-4.1)), through
  * `@ctrl/qbittorrent`. Tested against Debian's qbittorrent-nox 4.5.2; the library picks the 5.x names
  * (`torrents/stop`/`start` for `pause`/`resume`, `stopped` for `paused`) from the version it reads at
- * sign-in. The JSON is translated by the pure mappers in ./normalize-qbittorrent.ts.
+ * sign-in. The JSON is translated by the pure mappers in ./normalize-qbittorrent.ts. `sync()` reads
+ * `sync/maindata`, except on the versions it can crash (./qbittorrent-version.ts): `torrents/info` there.
  *
  * Failures become `ChillyError`s: no answer, a timeout or a 5xx → `engine_unreachable`; a refused
  * sign-in ("Fails." from 4.x, 401 from 5.x) or 403 → `engine_auth_failed`; any other refusal →
@@ -31,6 +32,7 @@ import {
   type QBittorrentPeerJson,
   type QBittorrentTorrentJson,
 } from './normalize-qbittorrent.js';
+import { mainDataRisksCrash } from './qbittorrent-version.js';
 
 export interface QBittorrentAdapterOptions {
   /** The WebUI's address, e.g. `http://127.0.0.1:8080` (a path prefix behind a reverse proxy is kept). */
@@ -39,7 +41,18 @@ export interface QBittorrentAdapterOptions {
   password?: string;
   /** Bound on every request, and on the wait for an added torrent to show (default 10 s). */
   timeoutMs?: number;
+  /**
+   * How `sync()` reads the engine. By default `maindata`, except on the versions that can crash when
+   * asked for it (4.5.0 to 4.6.0, ./qbittorrent-version.ts), where it is `torrent-list`.
+   */
+  syncVia?: QBittorrentSyncSource;
 }
+
+/**
+ * `maindata`: `sync/maindata` with `rid`, the changes since the previous answer. `torrent-list`:
+ * `torrents/info`, every torrent each time (a full sync), which never runs the free-disk-space check.
+ */
+export type QBittorrentSyncSource = 'maindata' | 'torrent-list';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const ADD_POLL_FIRST_MS = 50;
@@ -94,6 +107,7 @@ export class QBittorrentAdapter implements EngineAdapter {
   readonly #displayUrl: string;
   readonly #password: string;
   readonly #timeoutMs: number;
+  readonly #syncVia: QBittorrentSyncSource | undefined;
   /** sync/maindata's response id; 0 asks for everything. */
   #rid = 0;
   #table: ReadonlyMap<string, QBittorrentTorrentJson> = new Map();
@@ -123,6 +137,7 @@ export class QBittorrentAdapter implements EngineAdapter {
     url.hash = '';
     this.#displayUrl = url.toString().replace(/\/+$/, '');
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#syncVia = options.syncVia;
     this.#client = new SessionClient({
       baseUrl: this.#displayUrl,
       username,
@@ -326,6 +341,7 @@ export class QBittorrentAdapter implements EngineAdapter {
   }
 
   async #syncOnce(): Promise<EngineSync> {
+    if ((await this.#syncSource()) === 'torrent-list') return this.#syncFromList();
     for (;;) {
       const generation = this.#syncGeneration;
       const rid = this.#rid;
@@ -337,6 +353,32 @@ export class QBittorrentAdapter implements EngineAdapter {
       this.#rid = data.rid;
       return sync;
     }
+  }
+
+  /** The source asked for, or the one that suits the engine's version (read at sign-in). */
+  async #syncSource(): Promise<QBittorrentSyncSource> {
+    if (this.#syncVia !== undefined) return this.#syncVia;
+    const version = this.#client.state.version?.version ?? (await this.version());
+    return mainDataRisksCrash(version) ? 'torrent-list' : 'maindata';
+  }
+
+  /** A full sync from `torrents/info`, through the same mapping as a full `sync/maindata` answer. */
+  async #syncFromList(): Promise<EngineSync> {
+    const list: unknown = await this.#call('report its torrents', () => this.#client.listTorrents());
+    if (!Array.isArray(list)) {
+      throw new ChillyError(
+        'download_failed',
+        `qBittorrent at ${this.#displayUrl} answered torrents/info with no list.`,
+      );
+    }
+    const torrents: Record<string, QBittorrentTorrentJson> = {};
+    for (const torrent of list as Array<QBittorrentTorrentJson | null>) {
+      if (typeof torrent?.hash === 'string') torrents[torrent.hash] = torrent;
+    }
+    const { table, sync } = applyQBittorrentMainData(new Map(), { rid: 0, full_update: true, torrents });
+    this.#table = table;
+    this.#rid = 0;
+    return sync;
   }
 
   /**
