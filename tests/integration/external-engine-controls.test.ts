@@ -277,15 +277,16 @@ for (const engine of ENGINES) {
 
         // The engine lists a peer as soon as it connects, before its handshake and what it has have
         // arrived (client "unknown", progress 0): the seeder is found once it has said it has everything.
-        let peers: JobPeer[] = [];
+        let seeder: JobPeer | undefined;
         await waitUntil(
           () => {
-            peers = downloader.peers('recheck') ?? [];
-            return peers.some((peer) => peer.address.startsWith('127.0.0.1:') && peer.progress > 0.99);
+            seeder = (downloader.peers('recheck') ?? []).find(
+              (peer) => peer.address.startsWith('127.0.0.1:') && peer.progress > 0.99,
+            );
+            return seeder !== undefined;
           },
           { timeoutMs: TRANSFER_TIMEOUT_MS, intervalMs: 250, what: 'the seeder in the peer list, with everything' },
         );
-        const seeder = peers.find((peer) => peer.address.startsWith('127.0.0.1:') && peer.progress > 0.99);
         assert.ok(seeder);
         assert.match(seeder.address, /^127\.0\.0\.1:\d+$/);
         assert.equal(typeof seeder.client, 'string');
