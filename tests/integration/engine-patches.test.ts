@@ -98,20 +98,33 @@ function whenDone(torrent: Torrent, timeoutMs: number): Promise<void> {
 const UNLIMITED = { bytesPerSecond: 0, take: (_bytes: number, go: () => void) => go() };
 
 /**
- * A torrent's limit in one direction, switched on for 150 ms and off for 150 ms. What it holds it
- * lets go a chunk per 100 ms while on, and per 10 ms once off: what comes meanwhile must queue
- * behind it, not overtake it. Its timers go into `timers`, for the test to clear.
+ * A torrent's limit in one direction, for its first 3 s switched off for 150 ms and on for 150 ms
+ * (then off for good), on a 10 ms tick. While on it holds what comes and lets a chunk go per tick.
+ * Once off it still holds what it has for 30 ms, then lets everything go at once: what is sent or
+ * read meanwhile, with no limit applying, must queue behind what it holds, not overtake it. Its
+ * timer goes into `timers`, for the test to clear.
+ *
+ * Letting everything go at once matters when two connections share it (as when the two clients
+ * dial each other): let go one per tick, each connection's next chunk would find the other's
+ * still waiting, the queue would never empty, and an "off" limiter would cap the transfer at 100
+ * chunks a second (~0.4 MiB/s measured on a loaded machine: a minute for this torrent).
  */
 function switchingLimiter(timers: NodeJS.Timeout[]) {
+  const TICK_MS = 10;
+  const PHASE_TICKS = 15;
+  const HOLD_TICKS = 3;
+  const LAST_TICK = 300;
+  let tick = 0;
   let limited = false;
-  let ticks = 0;
   const held: (() => void)[] = [];
-  timers.push(setInterval(() => (limited = !limited), 150));
   timers.push(
     setInterval(() => {
-      ticks += 1;
-      if (!limited || ticks % 10 === 0) held.shift()?.();
-    }, 10),
+      tick += 1;
+      const phaseTick = tick % (2 * PHASE_TICKS);
+      limited = tick < LAST_TICK && phaseTick >= PHASE_TICKS;
+      if (limited) held.shift()?.();
+      else if (tick >= LAST_TICK || phaseTick >= HOLD_TICKS) for (const go of held.splice(0)) go();
+    }, TICK_MS),
   );
   return {
     get bytesPerSecond() {
@@ -122,6 +135,71 @@ function switchingLimiter(timers: NodeJS.Timeout[]) {
       else held.push(go);
     },
   };
+}
+
+/**
+ * Compares what a seeder's wire sends (its messages' bytes in the order it makes them, whether they
+ * go straight to the socket or through the pipes) with what its TCP socket is given, byte for byte.
+ * A write that overtook bytes still in the pipes shows as the first place they differ, even when it
+ * moved whole messages only (which the leecher would take without complaint: blocks may come in any
+ * order). Bytes already in the pipes when it starts watching are not compared.
+ */
+function watchSendOrder(torrent: Torrent, wire: unknown) {
+  const order = { compared: 0, mismatchAt: -1 };
+  const peers = (torrent as unknown as { _peers: Map<string, { wire: unknown; conn: unknown }> })._peers;
+  const peer = [...peers.values()].find((candidate) => candidate.wire === wire);
+  if (peer === undefined) return order;
+  const sending = wire as {
+    _pipedOutBytes: number;
+    _sendDirect(first: Uint8Array, second: Uint8Array | null): boolean;
+    _sendThroughPipes(data: Uint8Array): boolean;
+  };
+  const conn = peer.conn as { write(chunk: Uint8Array, ...rest: unknown[]): boolean };
+  let unknownBytes = sending._pipedOutBytes;
+  const made: Uint8Array[] = [];
+  let offset = 0;
+  const { _sendDirect, _sendThroughPipes } = sending;
+  sending._sendDirect = function (this: unknown, first, second) {
+    // The socket gets them inside this call, if it takes them: they are made first.
+    const before = made.length;
+    made.push(first);
+    if (second !== null) made.push(second);
+    const written = _sendDirect.call(this, first, second);
+    if (!written) made.length = before;
+    return written;
+  };
+  sending._sendThroughPipes = function (this: unknown, data) {
+    made.push(data);
+    return _sendThroughPipes.call(this, data);
+  };
+  const { write } = conn;
+  conn.write = function (this: unknown, chunk, ...rest) {
+    let bytes = chunk;
+    const skipped = Math.min(unknownBytes, bytes.length);
+    unknownBytes -= skipped;
+    bytes = bytes.subarray(skipped);
+    while (order.mismatchAt < 0 && bytes.length > 0) {
+      const next = made[0];
+      if (next === undefined) {
+        order.mismatchAt = order.compared;
+        break;
+      }
+      const length = Math.min(next.length - offset, bytes.length);
+      if (Buffer.compare(next.subarray(offset, offset + length), bytes.subarray(0, length)) !== 0) {
+        order.mismatchAt = order.compared;
+        break;
+      }
+      order.compared += length;
+      bytes = bytes.subarray(length);
+      offset += length;
+      if (offset === next.length) {
+        made.shift();
+        offset = 0;
+      }
+    }
+    return write.call(this, chunk, ...rest);
+  };
+  return order;
 }
 
 describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 }, () => {
@@ -191,7 +269,11 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
         if (/failed verification/.test(warning.message)) failed.push(warning.message);
       });
       // This torrent's own download limit, switched on and off: reads that come while it holds
-      // some must queue behind them.
+      // some must queue behind them. (On loopback a read is larger than the pipes' buffer, so the
+      // socket waits for the pipes after each one it sends them, and the next read comes once they
+      // are empty: a read arriving while they still hold bytes, which Peer#onRead guards with
+      // wire.pipedBytes, is not reached here. With that guard removed this test passed 5 runs of 5;
+      // the upload test below compares the order byte by byte.)
       const limiters = { down: switchingLimiter(timers), up: UNLIMITED };
       (torrent as unknown as { rateLimiters: unknown }).rateLimiters = limiters;
       const reads = { inPlace: 0, piped: 0, outgoingWires: 0, wireErrors: [] as string[] };
@@ -244,7 +326,9 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       // queue behind it.
       seederWithLimits.rateLimiters = { up: switchingLimiter(timers), down: UNLIMITED };
       const sent = { direct: 0, piped: 0, wires: 0 };
+      const orders: ReturnType<typeof watchSendOrder>[] = [];
       const count = (wire: unknown) => {
+        orders.push(watchSendOrder(seeder, wire));
         const sending = wire as {
           _sink: { write(first: Uint8Array, second: Uint8Array | null): boolean } | null;
           sentThroughPipes(length: number): void;
@@ -271,8 +355,10 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       torrent.on('warning', (warning: Error) => {
         if (/failed verification/.test(warning.message)) failed.push(warning.message);
       });
-      // A write that overtook a message waiting in the pipes would cut it: the leecher's wire would
-      // read garbage and drop the connection (the download would then go on over a new one).
+      // A write that overtook part of a message waiting in the pipes would cut it: the leecher's
+      // wire would read garbage and drop the connection (the download would then go on over a new
+      // one). One that overtook whole messages only, the leecher would take without complaint:
+      // watchSendOrder catches that (with the guard in _sendDirect removed, 5 runs of 5 failed).
       const wireErrors: string[] = [];
       const watch = (wire: unknown) =>
         (wire as { on(event: 'error', listener: (error: Error) => void): void }).on('error', (error) =>
@@ -286,7 +372,11 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       assert.ok(sent.wires >= 1, 'the seeder sent over a TCP connection (test setup)');
       assert.ok(sent.direct > 0, `${sent.direct} writes straight to the socket`);
       assert.ok(sent.piped > 0, `${sent.piped} chunks through the pipes while limited`);
-      assert.deepEqual(failed, [], 'no piece failed its check: nothing overtook what waited in the pipes');
+      // What reached the socket is what the wire made, in its order: no write overtook the pipes.
+      for (const order of orders) assert.equal(order.mismatchAt, -1, `sent out of order after ${order.compared} bytes`);
+      const compared = orders.reduce((sum, order) => sum + order.compared, 0);
+      assert.ok(compared >= 96 * MiB, `${(compared / MiB).toFixed(1)} MiB compared`);
+      assert.deepEqual(failed, [], 'no piece failed its check');
       assert.equal(await sha256File(path.join(dir, 'engine-patches.bin')), swarm.files[0]?.sha256);
     } finally {
       for (const timer of timers) clearInterval(timer);
