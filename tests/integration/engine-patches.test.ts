@@ -272,8 +272,8 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       // some must queue behind them. (On loopback a read is larger than the pipes' buffer, so the
       // socket waits for the pipes after each one it sends them, and the next read comes once they
       // are empty: a read arriving while they still hold bytes, which Peer#onRead guards with
-      // wire.pipedBytes, is not reached here. With that guard removed this test passed 5 runs of 5;
-      // the upload test below compares the order byte by byte.)
+      // wire.pipedBytes, is not reached here: with that guard removed this test passed 5 runs of 5.
+      // tests/unit/peer-wire-borrowed-reads.test.ts drives that case and fails without the guard.)
       const limiters = { down: switchingLimiter(timers), up: UNLIMITED };
       (torrent as unknown as { rateLimiters: unknown }).rateLimiters = limiters;
       const reads = { inPlace: 0, piped: 0, outgoingWires: 0, wireErrors: [] as string[] };
@@ -358,7 +358,8 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       // A write that overtook part of a message waiting in the pipes would cut it: the leecher's
       // wire would read garbage and drop the connection (the download would then go on over a new
       // one). One that overtook whole messages only, the leecher would take without complaint:
-      // watchSendOrder catches that (with the guard in _sendDirect removed, 5 runs of 5 failed).
+      // watchSendOrder catches that (with the guard in _sendDirect removed, 5 runs of 5 failed, as
+      // does the fuzz of tests/unit/peer-wire-direct-writes.test.ts).
       const wireErrors: string[] = [];
       const watch = (wire: unknown) =>
         (wire as { on(event: 'error', listener: (error: Error) => void): void }).on('error', (error) =>
