@@ -17,6 +17,8 @@ declare module 'webtorrent' {
     maxConns?: number;
     downloadLimit?: number;
     uploadLimit?: number;
+    /** 20 bytes, or their hex; random by default. */
+    peerId?: string | Uint8Array;
   }
 
   export interface TorrentAddOptions {

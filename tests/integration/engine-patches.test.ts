@@ -6,9 +6,11 @@
  * first seconds.
  */
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebTorrent, { type Torrent } from 'webtorrent';
+import WebTorrentPeer from 'webtorrent/lib/peer.js';
 import {
   createLoopbackSwarm,
   LOOPBACK_CLIENT_OPTIONS,
@@ -202,6 +204,54 @@ function watchSendOrder(torrent: Torrent, wire: unknown) {
   return order;
 }
 
+interface OpenConnection {
+  outgoing: boolean;
+  localPort: number | undefined;
+  remotePort: number | undefined;
+}
+
+/** The TCP connections of a torrent to the peer of that id whose wire is open. */
+function openConnections(torrent: Torrent, peerId: string): OpenConnection[] {
+  const peers = (
+    torrent as unknown as {
+      _peers: Map<
+        string,
+        { type: string; wire: { peerId: string | null; destroyed: boolean } | null; conn: Partial<Socket> | null }
+      >;
+    }
+  )._peers;
+  return [...peers.values()]
+    .filter((peer) => peer.wire !== null && !peer.wire.destroyed && peer.wire.peerId === peerId)
+    .map((peer) => ({
+      outgoing: peer.type === 'tcpOutgoing',
+      localPort: peer.conn?.localPort,
+      remotePort: peer.conn?.remotePort,
+    }));
+}
+
+/**
+ * Counts the handshakes every client in this process reads, by who read it from whom, where the
+ * engine reads them (Peer#onHandshake); `restore()` puts the engine back as it was.
+ */
+function countHandshakes() {
+  const peers = WebTorrentPeer.prototype as unknown as {
+    onHandshake(this: { swarm?: { client: { peerId: string } } | null }, infoHash: string, peerId: string): void;
+  };
+  const { onHandshake } = peers;
+  const counts = new Map<string, number>();
+  peers.onHandshake = function (infoHash, peerId) {
+    const key = `${this.swarm?.client.peerId ?? '?'} from ${peerId}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    onHandshake.call(this, infoHash, peerId);
+  };
+  return {
+    count: (reader: string, sender: string) => counts.get(`${reader} from ${sender}`) ?? 0,
+    restore: () => {
+      peers.onHandshake = onHandshake;
+    },
+  };
+}
+
 describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 }, () => {
   let swarm: LoopbackSwarm;
 
@@ -382,6 +432,80 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
     } finally {
       for (const timer of timers) clearInterval(timer);
       seederWithLimits.rateLimiters = before;
+      await new Promise<void>((resolve) => client.destroy(() => resolve()));
+      await cleanup();
+    }
+  });
+
+  for (const leecherIdIs of ['greater', 'smaller'] as const) {
+    test(`two clients that dial each other keep one connection between them, the one the greater peer id opened (the leecher's is ${leecherIdIs})`, async () => {
+      const seeder = swarm.seederTorrent;
+      const seederClient = swarm.seeder;
+      assert.ok(seeder !== undefined && seederClient !== undefined, 'the swarm has its seeder (test setup)');
+      const { dir, cleanup } = await tempDir();
+      // The seeder's id is -WW0208- and 12 printable characters: 0xff and 0x00 after the same prefix
+      // are greater and smaller.
+      const peerId = Buffer.from('-WW0208-').toString('hex') + (leecherIdIs === 'greater' ? 'ff' : '00').repeat(12);
+      const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId });
+      // The handshakes each client reads from the other, counted where the engine reads them.
+      const handshakes = countHandshakes();
+      try {
+        assert.equal(
+          client.peerId > seederClient.peerId,
+          leecherIdIs === 'greater',
+          'the ids compare as meant (test setup)',
+        );
+        const torrent = await addTorrent(client, swarm, { path: dir });
+        await waitUntil(() => client.torrentPort > 0, { timeoutMs: 10_000, what: 'the leecher to listen' });
+        // Each dials the other at once (as after a tracker gives each the other's address).
+        torrent.addPeer(`127.0.0.1:${seederClient.torrentPort}`);
+        seeder.addPeer(`127.0.0.1:${client.torrentPort}`);
+        const fromSeeder = () => handshakes.count(client.peerId, seederClient.peerId);
+        await waitUntil(() => fromSeeder() >= 2, { timeoutMs: 15_000, what: 'a handshake on both connections' });
+        await whenDone(torrent, 60_000);
+        const between = () => ({
+          ours: openConnections(torrent, seederClient.peerId),
+          theirs: openConnections(seeder, client.peerId),
+        });
+        await waitUntil(() => between().ours.length === 1 && between().theirs.length === 1, {
+          timeoutMs: 5_000,
+          what: 'one connection each way',
+        }).catch(() => undefined);
+        const { ours, theirs } = between();
+        assert.equal(ours.length, 1, `the leecher has ${ours.length} connections to the seeder`);
+        assert.equal(theirs.length, 1, `the seeder has ${theirs.length} connections to the leecher`);
+        const [mine, its] = [ours[0], theirs[0]] as [OpenConnection, OpenConnection];
+        assert.equal(mine.localPort, its.remotePort, 'both kept the same connection');
+        assert.equal(mine.outgoing, leecherIdIs === 'greater', 'the one the greater peer id opened');
+        assert.equal(await sha256File(path.join(dir, 'engine-patches.bin')), swarm.files[0]?.sha256);
+      } finally {
+        handshakes.restore();
+        await new Promise<void>((resolve) => client.destroy(() => resolve()));
+        await cleanup();
+      }
+    });
+  }
+
+  test('a client given its own address drops the connection to itself at the handshake', async () => {
+    const { dir, cleanup } = await tempDir();
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+    const handshakes = countHandshakes();
+    try {
+      const torrent = await addTorrent(client, swarm, { path: dir });
+      await waitUntil(() => client.torrentPort > 0, { timeoutMs: 10_000, what: 'the client to listen' });
+      // Its own address as a tracker may hand it back (127.0.0.1 with its own port it skips already).
+      torrent.addPeer(`[::1]:${client.torrentPort}`);
+      await waitUntil(() => handshakes.count(client.peerId, client.peerId) >= 1, {
+        timeoutMs: 10_000,
+        what: 'its own handshake',
+      });
+      await waitUntil(() => openConnections(torrent, client.peerId).length === 0, {
+        timeoutMs: 5_000,
+        what: 'no connection to itself',
+      }).catch(() => undefined);
+      assert.deepEqual(openConnections(torrent, client.peerId), [], 'no connection to itself is left open');
+    } finally {
+      handshakes.restore();
       await new Promise<void>((resolve) => client.destroy(() => resolve()));
       await cleanup();
     }
