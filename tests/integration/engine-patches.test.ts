@@ -1,12 +1,15 @@
 /**
  * The WebTorrent patches in patches/ (applied by patch-package on install), on a real loopback
  * swarm: a disk slower than the network does not pile verified pieces up in memory, the read cache
- * is bounded in bytes, and data assembled in reused piece buffers arrives intact. With a scripted
- * peer: a new peer's first requests, its download rate counted from them, and its pipeline in its
- * first seconds.
+ * is bounded in bytes, and data assembled in reused piece buffers arrives intact; reads and writes
+ * skip the pipes unless a limit applies, and keep their order when it switches; two clients that
+ * dial each other keep one connection, and a client drops one to itself. With a scripted peer: a
+ * new peer's first requests, its download rate counted from them, and its pipeline in its first
+ * seconds.
  */
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
+import { once } from 'node:events';
+import net, { type Socket } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebTorrent, { type Torrent } from 'webtorrent';
@@ -252,6 +255,14 @@ function countHandshakes() {
   };
 }
 
+/**
+ * A peer id (hex) greater or smaller than any WebTorrent 2.8 client's: theirs is -WW0208- and 12
+ * printable characters, and 0xff or 0x00 after the same prefix compares above or below them.
+ */
+function peerIdBeside(than: 'greater' | 'smaller'): string {
+  return Buffer.from('-WW0208-').toString('hex') + (than === 'greater' ? 'ff' : '00').repeat(12);
+}
+
 describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 }, () => {
   let swarm: LoopbackSwarm;
 
@@ -310,7 +321,9 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
   });
   test('reads of connections we open are parsed in place, and go through the pipes while a limit applies: a download whose limit is switched on and off as it runs arrives whole', async () => {
     const { dir, cleanup } = await tempDir();
-    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+    // When the seeder dials back (after its next announce), the connection the greater id opened
+    // stays: the leecher's, which is what this test reads through.
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId: peerIdBeside('greater') });
     const timers: NodeJS.Timeout[] = [];
     try {
       const torrent = await addTorrent(client, swarm, { path: dir });
@@ -443,10 +456,7 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       const seederClient = swarm.seeder;
       assert.ok(seeder !== undefined && seederClient !== undefined, 'the swarm has its seeder (test setup)');
       const { dir, cleanup } = await tempDir();
-      // The seeder's id is -WW0208- and 12 printable characters: 0xff and 0x00 after the same prefix
-      // are greater and smaller.
-      const peerId = Buffer.from('-WW0208-').toString('hex') + (leecherIdIs === 'greater' ? 'ff' : '00').repeat(12);
-      const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId });
+      const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId: peerIdBeside(leecherIdIs) });
       // The handshakes each client reads from the other, counted where the engine reads them.
       const handshakes = countHandshakes();
       try {
@@ -485,6 +495,56 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       }
     });
   }
+
+  test('a stranger from another address that gives a connected peer’s id takes nothing from it', async () => {
+    const seeder = swarm.seederTorrent;
+    const seederClient = swarm.seeder;
+    assert.ok(seeder !== undefined && seederClient !== undefined, 'the swarm has its seeder (test setup)');
+    const { dir, cleanup } = await tempDir();
+    // Smaller than the seeder's id: were the stranger taken for a second connection of the seeder,
+    // the rule would keep it (the seeder's side opened it) and drop ours to the real seeder.
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId: peerIdBeside('smaller') });
+    const handshakes = countHandshakes();
+    let stranger: Socket | undefined;
+    try {
+      const torrent = await addTorrent(client, swarm, { path: dir });
+      await waitUntil(() => client.torrentPort > 0, { timeoutMs: 10_000, what: 'the leecher to listen' });
+      torrent.addPeer(`127.0.0.1:${seederClient.torrentPort}`);
+      await waitUntil(() => openConnections(torrent, seederClient.peerId).length === 1, {
+        timeoutMs: 10_000,
+        what: 'the connection to the seeder',
+      });
+      const before = handshakes.count(client.peerId, seederClient.peerId);
+      // The stranger comes over IPv6 loopback, with the seeder's id.
+      stranger = net.connect({ host: '::1', port: client.torrentPort });
+      await once(stranger, 'connect');
+      stranger.on('error', () => undefined);
+      stranger.write(
+        Buffer.concat([
+          Buffer.from([19]),
+          Buffer.from('BitTorrent protocol'),
+          Buffer.alloc(8),
+          Buffer.from(swarm.infoHash, 'hex'),
+          Buffer.from(seederClient.peerId, 'hex'),
+        ]),
+      );
+      await waitUntil(() => handshakes.count(client.peerId, seederClient.peerId) > before, {
+        timeoutMs: 10_000,
+        what: 'the stranger’s handshake',
+      });
+      // (The engine decides inside the handshake's call, which the count above wraps.)
+      const kept = openConnections(torrent, seederClient.peerId);
+      assert.ok(
+        kept.some((connection) => connection.outgoing && connection.remotePort === seederClient.torrentPort),
+        'the connection to the real seeder is still open',
+      );
+    } finally {
+      stranger?.destroy();
+      handshakes.restore();
+      await new Promise<void>((resolve) => client.destroy(() => resolve()));
+      await cleanup();
+    }
+  });
 
   test('a client given its own address drops the connection to itself at the handshake', async () => {
     const { dir, cleanup } = await tempDir();
