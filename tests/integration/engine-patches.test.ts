@@ -109,10 +109,11 @@ const UNLIMITED = { bytesPerSecond: 0, take: (_bytes: number, go: () => void) =>
  * read meanwhile, with no limit applying, must queue behind what it holds, not overtake it. Its
  * timer goes into `timers`, for the test to clear.
  *
- * Letting everything go at once matters when two connections share it (as when the two clients
- * dial each other): let go one per tick, each connection's next chunk would find the other's
- * still waiting, the queue would never empty, and an "off" limiter would cap the transfer at 100
- * chunks a second (~0.4 MiB/s measured on a loaded machine: a minute for this torrent).
+ * Letting everything go at once matters when two connections share it (the two clients kept two
+ * when each dialled the other, before the engine kept one per peer): let go one per tick, each
+ * connection's next chunk would find the other's still waiting, the queue would never empty, and
+ * an "off" limiter would cap the transfer at 100 chunks a second (~0.4 MiB/s measured on a loaded
+ * machine: a minute for this torrent).
  */
 function switchingLimiter(timers: NodeJS.Timeout[]) {
   const TICK_MS = 10;
