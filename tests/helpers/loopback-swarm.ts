@@ -3,7 +3,7 @@
  * a WebTorrent seeder with every public-network feature off. Content is generated from a seed
  * (AES-CTR keystream), so runs are reproducible and every download can be checked byte for byte.
  */
-import { createCipheriv, createHash } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -163,9 +163,24 @@ export function loopbackMagnet(infoHash: string, name: string, announceUrl: stri
   return `magnet:?xt=urn:btih:${infoHash}&dn=${encodeURIComponent(name)}&tr=${encodeURIComponent(announceUrl)}`;
 }
 
+/**
+ * A WebTorrent peer id (hex) that sorts below, or above, every id WebTorrent 2.8 makes: theirs are
+ * `-WW0208-` (patches/ pin 2.8.5) and 12 printable characters, these the same prefix, then 0x00
+ * ('lowest'), 0x01 ('low') or 0xff ('highest') and 11 random bytes. Bittorrent-peerid still names
+ * the client WebTorrent.
+ *
+ * Where two clients dial each other the engine keeps the connection the greater id opened, so the
+ * seeders here take 'low': a leecher with a default id keeps the connection it opened, whatever the
+ * seeder dials back after its next announce (what tests of the peer list or of in-place reads see).
+ */
+export function rankedPeerId(rank: 'lowest' | 'low' | 'highest'): string {
+  const marker = { lowest: 0x00, low: 0x01, highest: 0xff }[rank];
+  return Buffer.concat([Buffer.from('-WW0208-'), Buffer.from([marker]), randomBytes(11)]).toString('hex');
+}
+
 /** A WebTorrent client to seed on loopback: its errors ignored, its upload limited when `uploadLimit` is set (bytes/s). */
 export function createSeederClient(uploadLimit: number | undefined): WebTorrent {
-  const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
+  const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId: rankedPeerId('low') });
   client.on('error', () => undefined);
   if (uploadLimit !== undefined) client.throttleUpload(uploadLimit);
   return client;

@@ -18,6 +18,7 @@ import {
   createLoopbackSwarm,
   LOOPBACK_CLIENT_OPTIONS,
   type LoopbackSwarm,
+  rankedPeerId,
   sha256File,
 } from '../helpers/loopback-swarm.js';
 import { type HostileConnection, MaliciousPeer, MessageId } from '../helpers/malicious-peer.js';
@@ -256,14 +257,6 @@ function countHandshakes() {
   };
 }
 
-/**
- * A peer id (hex) greater or smaller than any WebTorrent 2.8 client's: theirs is -WW0208- and 12
- * printable characters, and 0xff or 0x00 after the same prefix compares above or below them.
- */
-function peerIdBeside(than: 'greater' | 'smaller'): string {
-  return Buffer.from('-WW0208-').toString('hex') + (than === 'greater' ? 'ff' : '00').repeat(12);
-}
-
 describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 }, () => {
   let swarm: LoopbackSwarm;
 
@@ -324,7 +317,7 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
     const { dir, cleanup } = await tempDir();
     // When the seeder dials back (after its next announce), the connection the greater id opened
     // stays: the leecher's, which is what this test reads through.
-    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId: peerIdBeside('greater') });
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId: rankedPeerId('highest') });
     const timers: NodeJS.Timeout[] = [];
     try {
       const torrent = await addTorrent(client, swarm, { path: dir });
@@ -457,7 +450,10 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       const seederClient = swarm.seeder;
       assert.ok(seeder !== undefined && seederClient !== undefined, 'the swarm has its seeder (test setup)');
       const { dir, cleanup } = await tempDir();
-      const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId: peerIdBeside(leecherIdIs) });
+      const client = new WebTorrent({
+        ...LOOPBACK_CLIENT_OPTIONS,
+        peerId: rankedPeerId(leecherIdIs === 'greater' ? 'highest' : 'lowest'),
+      });
       // The handshakes each client reads from the other, counted where the engine reads them.
       const handshakes = countHandshakes();
       try {
@@ -504,7 +500,7 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
     const { dir, cleanup } = await tempDir();
     // Smaller than the seeder's id: were the stranger taken for a second connection of the seeder,
     // the rule would keep it (the seeder's side opened it) and drop ours to the real seeder.
-    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId: peerIdBeside('smaller') });
+    const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS, peerId: rankedPeerId('lowest') });
     const handshakes = countHandshakes();
     let stranger: Socket | undefined;
     try {

@@ -26,12 +26,20 @@ function progressOf(wire: Wire, pieceCount: number): number {
   return have / pieceCount;
 }
 
+/**
+ * `host:port`, an IPv6 host in brackets; an IPv4 peer that reached our dual-stack socket
+ * (`::ffff:a.b.c.d`) as IPv4, as qBittorrent and Transmission show it.
+ */
+export function peerAddress(host: string, port: number): string {
+  const ipv4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(host)?.[1];
+  if (ipv4 !== undefined) return `${ipv4}:${port}`;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export function peerList(torrent: Torrent): JobPeer[] {
   const pieceCount = torrent.pieces.length;
   return torrent.wires.map((wire) => ({
-    address: wire.remoteAddress.includes(':')
-      ? `[${wire.remoteAddress}]:${wire.remotePort}`
-      : `${wire.remoteAddress}:${wire.remotePort}`,
+    address: peerAddress(wire.remoteAddress, wire.remotePort),
     client: clientOf(wire),
     downloadSpeed: Math.round(wire.downloadSpeed()),
     uploadSpeed: Math.round(wire.uploadSpeed()),
