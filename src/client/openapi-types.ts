@@ -908,7 +908,7 @@ export interface components {
             stream: number | null;
         };
         JobPeer: {
-            /** @description `ip:port` (IPv6 in brackets; an IPv4 peer reaching a dual-stack socket, `::ffff:a.b.c.d`, as IPv4). */
+            /** @description `ip:port`, IPv6 in brackets, an IPv4-mapped one (`::ffff:a.b.c.d`) as IPv4. */
             address: string;
             /** @description The client its peer id names (`qBittorrent 4.5.2`), or `unknown`. */
             client: string;
