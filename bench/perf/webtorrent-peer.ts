@@ -165,17 +165,18 @@ setInterval(() => {
   }
 }, 100).unref();
 
+/** Bytes as MiB with one decimal, for the memory trace's lines. */
+const mibText = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 // CHILLY_PERF_MEMORY_TRACE=1: one line a second on stderr (kept with --logs-dir), to see whether
 // memory levels off or keeps growing during a download.
 if (process.env.CHILLY_PERF_MEMORY_TRACE === '1') {
   const started = performance.now();
   setInterval(() => {
     const usage = process.memoryUsage();
-    const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
     const anon = /RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
     process.stderr.write(
-      `memory t=${((performance.now() - started) / 1000).toFixed(0)}s rss=${mib(usage.rss)} anon=${mib(Number(anon ?? 0) * 1024)} ` +
-        `heapTotal=${mib(usage.heapTotal)} heapUsed=${mib(usage.heapUsed)} external=${mib(usage.external)} arrayBuffers=${mib(usage.arrayBuffers)}` +
+      `memory t=${((performance.now() - started) / 1000).toFixed(0)}s rss=${mibText(usage.rss)} anon=${mibText(Number(anon ?? 0) * 1024)} ` +
+        `heapTotal=${mibText(usage.heapTotal)} heapUsed=${mibText(usage.heapUsed)} external=${mibText(usage.external)} arrayBuffers=${mibText(usage.arrayBuffers)}` +
         `${pieceMemory()}\n`,
     );
   }, 1000).unref();
@@ -192,25 +193,6 @@ if (Object.keys(torrentOpts).length > 0) {
 /** The torrent the engine was handed (the downloader's is private: caught in add()). */
 let watched: Torrent | undefined;
 
-/** The engine's piece memory, for the memory trace (CHILLY_PERF_MEMORY_TRACE): reused buffers, verified bytes waiting for the disk, pieces being assembled. */
-function pieceMemory(): string {
-  const torrent = traced as unknown as
-    | {
-        pieceLength: number;
-        _pieceBuffers?: unknown[];
-        _pendingWriteBytes?: number;
-        pieces?: Array<{ _target: unknown; _buffered: number } | null>;
-      }
-    | undefined;
-  if (torrent?.pieces === undefined) return '';
-  let assembling = 0;
-  for (const piece of torrent.pieces) if (piece && (piece._target !== null || piece._buffered > 0)) assembling++;
-  const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-  return (
-    ` pool=${torrent._pieceBuffers?.length ?? 0} pendingWrite=${mib(torrent._pendingWriteBytes ?? 0)}` +
-    ` assembling=${assembling} (pieces of ${mib(torrent.pieceLength)} MiB)`
-  );
-}
 const watchedReady = new Promise<Torrent>((resolve) => {
   if (mode !== 'leech' || reportPrefix === 0) return;
   const add = WebTorrent.prototype.add;
@@ -253,6 +235,26 @@ if (process.env.CHILLY_PERF_MEMORY_TRACE === '1') {
     return traced;
   };
 }
+
+/** The engine's piece memory, for the memory trace (CHILLY_PERF_MEMORY_TRACE): reused buffers, verified bytes waiting for the disk, pieces being assembled. */
+function pieceMemory(): string {
+  const torrent = traced as unknown as
+    | {
+        pieceLength: number;
+        _pieceBuffers?: unknown[];
+        _pendingWriteBytes?: number;
+        pieces?: Array<{ _target: unknown; _buffered: number } | null>;
+      }
+    | undefined;
+  if (torrent?.pieces === undefined) return '';
+  let assembling = 0;
+  for (const piece of torrent.pieces) if (piece && (piece._target !== null || piece._buffered > 0)) assembling++;
+  return (
+    ` pool=${torrent._pieceBuffers?.length ?? 0} pendingWrite=${mibText(torrent._pendingWriteBytes ?? 0)}` +
+    ` assembling=${assembling} (pieces of ${mibText(torrent.pieceLength)} MiB)`
+  );
+}
+
 /** Bytes the engine received (blocks of failed pieces and duplicates included). */
 const received = (): Record<string, number> => (watched === undefined ? {} : { received: watched.received });
 

@@ -68,6 +68,11 @@ export interface MaliciousPeerOptions {
 }
 
 const PROTOCOL = Buffer.from('\x13BitTorrent protocol', 'latin1');
+
+/** A BitTorrent handshake (BEP 3): the protocol string, 8 reserved bytes, the info-hash and the peer id. */
+export function handshakeBytes(infoHash: string, peerId: Uint8Array, reserved: Uint8Array = Buffer.alloc(8)): Buffer {
+  return Buffer.concat([PROTOCOL, reserved, Buffer.from(infoHash, 'hex'), peerId]);
+}
 const HANDSHAKE_LENGTH = 68;
 /** The victim's own messages are only skimmed; none of a test's victims sends anything this large. */
 const MAX_RECEIVED_MESSAGE = 4 * 1024 * 1024;
@@ -369,7 +374,7 @@ export class HostileConnection {
     const reserved = Buffer.alloc(8);
     reserved[5] = 0x10; // BEP 10 extension protocol
     if (this.options.fast === true) reserved[7] = 0x04; // BEP 6 fast extension
-    await this.send(Buffer.concat([PROTOCOL, reserved, Buffer.from(this.options.infoHash, 'hex'), this.peerId]));
+    await this.send(handshakeBytes(this.options.infoHash, this.peerId, reserved));
     const extended =
       this.options.extendedHandshake === undefined ? { m: { ut_metadata: 3 } } : this.options.extendedHandshake;
     if (extended !== null) await this.extended(0, bencode.encode(extended));

@@ -21,7 +21,7 @@ import {
   rankedPeerId,
   sha256File,
 } from '../helpers/loopback-swarm.js';
-import { type HostileConnection, MaliciousPeer, MessageId } from '../helpers/malicious-peer.js';
+import { type HostileConnection, handshakeBytes, MaliciousPeer, MessageId } from '../helpers/malicious-peer.js';
 import { sleep, tempDir, waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -144,6 +144,17 @@ function switchingLimiter(timers: NodeJS.Timeout[]) {
   };
 }
 
+interface EnginePeer {
+  type: string;
+  wire: { peerId: string | null; destroyed: boolean } | null;
+  conn: Partial<Socket> | null;
+}
+
+/** The engine's peers of a torrent (Torrent#_peers: those it dials, those that dialled it). */
+function peersOf(torrent: Torrent): EnginePeer[] {
+  return [...(torrent as unknown as { _peers: Map<string, EnginePeer> })._peers.values()];
+}
+
 /**
  * Compares what a seeder's wire sends (its messages' bytes in the order it makes them, whether they
  * go straight to the socket or through the pipes) with what its TCP socket is given, byte for byte.
@@ -153,15 +164,14 @@ function switchingLimiter(timers: NodeJS.Timeout[]) {
  */
 function watchSendOrder(torrent: Torrent, wire: unknown) {
   const order = { compared: 0, mismatchAt: -1 };
-  const peers = (torrent as unknown as { _peers: Map<string, { wire: unknown; conn: unknown }> })._peers;
-  const peer = [...peers.values()].find((candidate) => candidate.wire === wire);
+  const peer = peersOf(torrent).find((candidate) => candidate.wire === wire);
   if (peer === undefined) return order;
   const sending = wire as {
     _pipedOutBytes: number;
     _sendDirect(first: Uint8Array, second: Uint8Array | null): boolean;
     _sendThroughPipes(data: Uint8Array): boolean;
   };
-  const conn = peer.conn as { write(chunk: Uint8Array, ...rest: unknown[]): boolean };
+  const conn = peer.conn as unknown as { write(chunk: Uint8Array, ...rest: unknown[]): boolean };
   let unknownBytes = sending._pipedOutBytes;
   const made: Uint8Array[] = [];
   let offset = 0;
@@ -217,15 +227,7 @@ interface OpenConnection {
 
 /** The TCP connections of a torrent to the peer of that id whose wire is open. */
 function openConnections(torrent: Torrent, peerId: string): OpenConnection[] {
-  const peers = (
-    torrent as unknown as {
-      _peers: Map<
-        string,
-        { type: string; wire: { peerId: string | null; destroyed: boolean } | null; conn: Partial<Socket> | null }
-      >;
-    }
-  )._peers;
-  return [...peers.values()]
+  return peersOf(torrent)
     .filter((peer) => peer.wire !== null && !peer.wire.destroyed && peer.wire.peerId === peerId)
     .map((peer) => ({
       outgoing: peer.type === 'tcpOutgoing',
@@ -516,15 +518,7 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
       stranger = net.connect({ host: '::1', port: client.torrentPort });
       await once(stranger, 'connect');
       stranger.on('error', () => undefined);
-      stranger.write(
-        Buffer.concat([
-          Buffer.from([19]),
-          Buffer.from('BitTorrent protocol'),
-          Buffer.alloc(8),
-          Buffer.from(swarm.infoHash, 'hex'),
-          Buffer.from(seederClient.peerId, 'hex'),
-        ]),
-      );
+      stranger.write(handshakeBytes(swarm.infoHash, Buffer.from(seederClient.peerId, 'hex')));
       await waitUntil(() => handshakes.count(client.peerId, seederClient.peerId) > before, {
         timeoutMs: 10_000,
         what: 'the stranger’s handshake',
