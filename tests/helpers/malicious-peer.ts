@@ -211,6 +211,13 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve };
 }
 
+/** A block the victim asked for. */
+export interface BlockRequest {
+  index: number;
+  offset: number;
+  length: number;
+}
+
 /** One accepted connection: the victim's side is parsed just enough to follow the handshakes. */
 export class HostileConnection {
   /** Resolves when the victim (or the test) closes the connection; never rejects. */
@@ -224,6 +231,7 @@ export class HostileConnection {
   readonly receivedIds: number[] = [];
   /** Bytes of blocks (the payload of 'piece' messages) the victim delivered. */
   pieceBytesReceived = 0;
+  private requestListener: ((request: BlockRequest) => void) | undefined;
   private readonly socket: net.Socket;
   private readonly options: MaliciousPeerOptions;
   private readonly peerId: Buffer;
@@ -330,6 +338,11 @@ export class HostileConnection {
     return sent;
   }
 
+  /** Calls `listener` with each block the victim asks for from now on (its `request` messages). */
+  onRequest(listener: (request: BlockRequest) => void): void {
+    this.requestListener = listener;
+  }
+
   /** Stops reading what the victim sends (its writes then pile up on its side). */
   stopReading(): void {
     this.socket.pause();
@@ -415,6 +428,13 @@ export class HostileConnection {
       const id = message[0] ?? -1;
       if (this.receivedIds.length < 10_000) this.receivedIds.push(id);
       if (id === MessageId.piece && length > 9) this.pieceBytesReceived += length - 9;
+      if (id === MessageId.request && length === 13) {
+        this.requestListener?.({
+          index: message.readUInt32BE(1),
+          offset: message.readUInt32BE(5),
+          length: message.readUInt32BE(9),
+        });
+      }
       if (id === MessageId.extended && message[1] === 0) {
         try {
           this.extendedHandshake.resolve(bencode.decode(message.subarray(2)) as Record<string, unknown>);

@@ -4,11 +4,12 @@
  * is bounded in bytes, and data assembled in reused piece buffers arrives intact; reads and writes
  * skip the pipes unless a limit applies, and keep their order when it switches; two clients that
  * dial each other keep one connection, and a client drops one to itself. With a scripted peer: a
- * new peer's first requests, its download rate counted from them, and its pipeline in its first
- * seconds.
+ * new peer's first requests, its download rate counted from them, its pipeline in its first
+ * seconds, and, while a player waits, a pipeline sized by how long the peer's blocks take.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import net, { type Socket } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -570,10 +571,11 @@ describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protoco
 
   /**
    * A torrent of 16 pieces of 256 KiB in a WebTorrent client whose only peer is a scripted one that
-   * has every piece; `body` gets the torrent once the peer is added.
+   * has every piece (the script gets the path of the film's bytes); `body` gets the torrent once
+   * the peer is added.
    */
   async function withScriptedPeer(
-    script: (connection: HostileConnection) => Promise<void>,
+    script: (connection: HostileConnection, filmPath: string) => Promise<void>,
     body: (torrent: Torrent, peer: MaliciousPeer) => Promise<void>,
   ): Promise<void> {
     const work = await tempDir();
@@ -585,7 +587,11 @@ describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protoco
       seeder: false,
     });
     const client = new WebTorrent({ ...LOOPBACK_CLIENT_OPTIONS });
-    const peer = await MaliciousPeer.start({ infoHash: swarm.infoHash, script });
+    const filmPath = path.join(swarm.dataDir, swarm.name);
+    const peer = await MaliciousPeer.start({
+      infoHash: swarm.infoHash,
+      script: (connection) => script(connection, filmPath),
+    });
     try {
       const torrent = await addTorrent(client, swarm, { path: path.join(work.dir, 'download'), announce: [] });
       await body(torrent, peer);
@@ -686,12 +692,59 @@ describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protoco
     return asked;
   }
 
-  test('holds 3 s of its rate in its pipeline for its first seconds, 1 s while a critical piece is missing', async () => {
+  test('holds 3 s of its rate in its pipeline for its first seconds, no more than 1 s while a critical piece is missing', async () => {
     // 1 s of a rate of 20 blocks a second is 2 + 20 requests; 3 s is 2 + 60.
     const ramping = await pipelineAfterTwentyBlocks(false);
     assert.ok(ramping > 22, `requests without critical pieces: ${ramping}`);
     const streaming = await pipelineAfterTwentyBlocks(true);
     assert.ok(streaming <= 22, `requests while the critical pieces are missing: ${streaming}`);
+  });
+
+  test('while a player waits, a far and slow peer is asked for what it returns in time, not for 1 s of its rate', async () => {
+    // 100 ms before each block, and at most 64 blocks (1 MiB) a second, in the order asked: 7
+    // blocks in flight keep it busy. 1 s of its rate, the pipeline without a player waiting, is
+    // 2 + 64 requests, the last of which waits a second; the window stops at what comes back within
+    // 150 ms of its quickest block (WINDOW_SLACK_MS): about 16.
+    const delayMs = 100;
+    const blocksPerSecond = 64;
+    const seen = { mostWaiting: 0, served: 0 };
+    await withScriptedPeer(
+      async (connection, filmPath) => {
+        const film = await readFile(filmPath);
+        const waiting: { index: number; offset: number; length: number; at: number }[] = [];
+        connection.onRequest((request) => {
+          waiting.push({ ...request, at: Date.now() });
+          seen.mostWaiting = Math.max(seen.mostWaiting, waiting.length);
+        });
+        await haveAllAndUnchoke(connection);
+        let lastSent = 0;
+        const deadline = Date.now() + 30_000;
+        while (!connection.isClosed && seen.served < 256 && Date.now() < deadline) {
+          const next = waiting[0];
+          const due = next === undefined ? 0 : Math.max(next.at + delayMs, lastSent + 1000 / blocksPerSecond);
+          if (next === undefined || due > Date.now()) {
+            await sleep(next === undefined ? 5 : Math.max(1, due - Date.now()));
+            continue;
+          }
+          waiting.shift();
+          lastSent = due;
+          const header = Buffer.alloc(8);
+          header.writeUInt32BE(next.index, 0);
+          header.writeUInt32BE(next.offset, 4);
+          const at = next.index * 256 * 1024 + next.offset;
+          await connection.message(MessageId.piece, Buffer.concat([header, film.subarray(at, at + next.length)]));
+          seen.served += 1;
+        }
+      },
+      async (torrent, peer) => {
+        torrent.critical(0, 15); // a player waits for the whole film
+        torrent.addPeer(peer.address);
+        await whenDone(torrent, 40_000);
+      },
+    );
+    assert.equal(seen.served, 256, 'blocks served: the film, once');
+    assert.ok(seen.mostWaiting > 4, `the window grew past the first 4 requests: at most ${seen.mostWaiting} waiting`);
+    assert.ok(seen.mostWaiting <= 32, `requests waiting at the peer at once: at most ${seen.mostWaiting}`);
   });
 });
 
