@@ -566,23 +566,25 @@ describe('engine patches (patches/webtorrent+2.8.5.patch)', { timeout: 90_000 },
 
 describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protocol+4.1.21.patch)', () => {
   const BLOCK = 16 * 1024;
+  const PIECE = 256 * 1024;
   const requests = (connection: HostileConnection) =>
     connection.receivedIds.filter((id) => id === MessageId.request).length;
 
   /**
-   * A torrent of 16 pieces of 256 KiB in a WebTorrent client whose only peer is a scripted one that
-   * has every piece (the script gets the path of the film's bytes); `body` gets the torrent once
-   * the peer is added.
+   * A torrent of 16 pieces of 256 KiB (or `pieces`, a multiple of 8) in a WebTorrent client whose
+   * only peer is a scripted one that has every piece (the script gets the path of the film's
+   * bytes); `body` gets the torrent once the peer is added.
    */
   async function withScriptedPeer(
     script: (connection: HostileConnection, filmPath: string) => Promise<void>,
     body: (torrent: Torrent, peer: MaliciousPeer) => Promise<void>,
+    pieces = 16,
   ): Promise<void> {
     const work = await tempDir();
     const swarm = await createLoopbackSwarm({
       workDir: path.join(work.dir, 'swarm'),
       name: 'new-peer.bin',
-      files: [{ path: 'new-peer.bin', size: 4 * MiB }],
+      files: [{ path: 'new-peer.bin', size: pieces * PIECE }],
       pieceLength: 256 * 1024,
       seeder: false,
     });
@@ -604,8 +606,8 @@ describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protoco
     }
   }
 
-  async function haveAllAndUnchoke(connection: HostileConnection, timeoutMs = 10_000): Promise<void> {
-    await connection.message(MessageId.bitfield, Buffer.alloc(2, 0xff)); // all 16 pieces
+  async function haveAllAndUnchoke(connection: HostileConnection, timeoutMs = 10_000, pieces = 16): Promise<void> {
+    await connection.message(MessageId.bitfield, Buffer.alloc(pieces / 8, 0xff)); // every piece
     await connection.message(MessageId.unchoke);
     await waitUntil(() => requests(connection) > 0 || connection.isClosed, { timeoutMs, what: 'a request' });
   }
@@ -705,47 +707,107 @@ describe('a new peer (patches/webtorrent+2.8.5.patch, patches/bittorrent-protoco
     // blocks in flight keep it busy. 1 s of its rate, the pipeline without a player waiting, is
     // 2 + 64 requests, the last of which waits a second; the window stops at what comes back within
     // 150 ms of its quickest block (WINDOW_SLACK_MS): about 16.
-    const delayMs = 100;
-    const blocksPerSecond = 64;
-    const seen = { mostWaiting: 0, served: 0 };
+    const server = farAndSlow();
     await withScriptedPeer(
-      async (connection, filmPath) => {
-        const film = await readFile(filmPath);
-        const waiting: { index: number; offset: number; length: number; at: number }[] = [];
-        connection.onRequest((request) => {
-          waiting.push({ ...request, at: Date.now() });
-          seen.mostWaiting = Math.max(seen.mostWaiting, waiting.length);
-        });
-        await haveAllAndUnchoke(connection);
-        let lastSent = 0;
-        const deadline = Date.now() + 30_000;
-        while (!connection.isClosed && seen.served < 256 && Date.now() < deadline) {
-          const next = waiting[0];
-          const due = next === undefined ? 0 : Math.max(next.at + delayMs, lastSent + 1000 / blocksPerSecond);
-          if (next === undefined || due > Date.now()) {
-            await sleep(next === undefined ? 5 : Math.max(1, due - Date.now()));
-            continue;
-          }
-          waiting.shift();
-          lastSent = due;
-          const header = Buffer.alloc(8);
-          header.writeUInt32BE(next.index, 0);
-          header.writeUInt32BE(next.offset, 4);
-          const at = next.index * 256 * 1024 + next.offset;
-          await connection.message(MessageId.piece, Buffer.concat([header, film.subarray(at, at + next.length)]));
-          seen.served += 1;
-        }
-      },
+      (connection, filmPath) => server.serve(connection, filmPath, 256),
       async (torrent, peer) => {
         torrent.critical(0, 15); // a player waits for the whole film
         torrent.addPeer(peer.address);
         await whenDone(torrent, 40_000);
       },
     );
-    assert.equal(seen.served, 256, 'blocks served: the film, once');
-    assert.ok(seen.mostWaiting > 4, `the window grew past the first 4 requests: at most ${seen.mostWaiting} waiting`);
-    assert.ok(seen.mostWaiting <= 32, `requests waiting at the peer at once: at most ${seen.mostWaiting}`);
+    assert.equal(server.served, 256, 'blocks served: the film, once');
+    const most = Math.max(...server.waitingCounts);
+    assert.ok(most > 4, `the window grew past the first 4 requests: at most ${most} waiting`);
+    assert.ok(most <= 32, `requests waiting at the peer at once: at most ${most}`);
   });
+
+  test('when a player starts to wait in the middle of a download, the peer is asked for a window that starts from its rate', async () => {
+    // The same peer, 48 pieces. After 96 blocks (1.5 s), a seek to pieces 40-43: what was asked for
+    // before (a pipeline of 1-3 s of the rate) is served first, in order; the requests made after
+    // it come from the window, which starts at the rate × (quickest block + 150 ms), about 16, and
+    // is sized only by blocks asked for after the seek (those before waited behind that pipeline).
+    const server = farAndSlow();
+    const after: number[] = [];
+    await withScriptedPeer(
+      (connection, filmPath) => server.serve(connection, filmPath, 768, 48),
+      async (torrent, peer) => {
+        torrent.addPeer(peer.address);
+        await waitUntil(() => server.served >= 96, { timeoutMs: 20_000, what: '96 blocks served' });
+        const askedBefore = server.waiting();
+        const servedAtSeek = server.served;
+        const pieces = [40, 41, 42, 43];
+        const seekDone = () => pieces.every((index) => torrent.bitfield?.get(index));
+        // Counted up to the moment the last of them is verified: then no piece is critical and
+        // the pipeline is 1 s of the rate again.
+        const servedWhenDone = new Promise<number>((resolve) => {
+          const onVerified = () => {
+            if (!seekDone()) return;
+            torrent.off('verified', onVerified);
+            resolve(server.served);
+          };
+          torrent.on('verified', onVerified);
+        });
+        torrent._select(40, 47, 1, null, true); // as the range waiter does
+        torrent.critical(40, 43);
+        await waitUntil(seekDone, { timeoutMs: 20_000, what: 'pieces 40-43' });
+        after.push(...server.waitingCounts.slice(servedAtSeek + askedBefore, await servedWhenDone));
+        server.stop();
+      },
+      48,
+    );
+    assert.ok(after.length > 0, 'blocks served after those asked before the seek');
+    const [least, most] = [Math.min(...after), Math.max(...after)];
+    assert.ok(most <= 32, `requests waiting at the peer at once, after the seek: at most ${most}`);
+    // A window started from 4 would let it fall to about the 7 in flight (the peer all but idle).
+    assert.ok(least >= 8, `requests waiting at the peer at once, after the seek: at least ${least}`);
+  });
+
+  /**
+   * A scripted peer 100 ms away (before each block) that sends at most 64 blocks (1 MiB) a second,
+   * in the order asked: 7 blocks in flight keep it busy. `waitingCounts` holds the number of
+   * requests waiting at it as each block leaves.
+   */
+  function farAndSlow() {
+    const delayMs = 100;
+    const blocksPerSecond = 64;
+    let stopped = false;
+    const waiting: { index: number; offset: number; length: number; at: number }[] = [];
+    const state = {
+      served: 0,
+      waitingCounts: [] as number[],
+      stop: () => {
+        stopped = true;
+      },
+      /** Requests waiting at the peer now. */
+      waiting: () => waiting.length,
+      async serve(connection: HostileConnection, filmPath: string, blocks: number, pieces = 16): Promise<void> {
+        const film = await readFile(filmPath);
+        connection.onRequest((request) => waiting.push({ ...request, at: Date.now() }));
+        await haveAllAndUnchoke(connection, 10_000, pieces);
+        let lastSent = 0;
+        const deadline = Date.now() + 40_000;
+        while (!stopped && !connection.isClosed && state.served < blocks && Date.now() < deadline) {
+          const next = waiting[0];
+          const due = next === undefined ? 0 : Math.max(next.at + delayMs, lastSent + 1000 / blocksPerSecond);
+          if (next === undefined || due > Date.now()) {
+            await sleep(next === undefined ? 5 : Math.max(1, due - Date.now()));
+            continue;
+          }
+          state.waitingCounts.push(waiting.length);
+          waiting.shift();
+          lastSent = due;
+          const header = Buffer.alloc(8);
+          header.writeUInt32BE(next.index, 0);
+          header.writeUInt32BE(next.offset, 4);
+          const at = next.index * PIECE + next.offset;
+          await connection.message(MessageId.piece, Buffer.concat([header, film.subarray(at, at + next.length)]));
+          state.served += 1;
+        }
+      },
+    };
+    return state;
+  }
 });
 
 interface StoreChain {
