@@ -1,10 +1,10 @@
 /**
- * How a peer's address is written in the peer list: as qBittorrent and Transmission write it, an
- * IPv4 peer that reached our dual-stack socket (`::ffff:a.b.c.d`) as IPv4.
+ * How a peer's address is written in every engine's peer list: as qBittorrent and Transmission
+ * write it, an IPv4 peer that reached a dual-stack socket (`::ffff:a.b.c.d`) as IPv4.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { peerAddress } from '../../src/downloaders/webtorrent/peer-list.js';
+import { peerAddress } from '../../src/downloaders/peer-address.js';
 
 test('IPv4 as it is, IPv6 in brackets, and IPv4 mapped to IPv6 as IPv4', () => {
   assert.equal(peerAddress('203.0.113.7', 51413), '203.0.113.7:51413');

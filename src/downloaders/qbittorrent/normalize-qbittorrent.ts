@@ -9,6 +9,7 @@
  * src/base/bittorrent/torrentimpl.cpp `TorrentImpl::updateState()` (when each state applies).
  */
 import type { JobPeer } from '../../domain/job.js';
+import { peerAddress } from '../peer-address.js';
 import type { EngineFile, EngineSync, EngineTorrent } from '../remote/engine-adapter.js';
 
 /**
@@ -269,7 +270,7 @@ export function normalizeQBittorrentPeers(peers: Readonly<Record<string, QBittor
     if (ip === undefined || ip === '') continue;
     const flags = new Set((peer.flags ?? '').replace(/\s+/g, ''));
     out.push({
-      address: typeof peer.port === 'number' ? (ip.includes(':') ? `[${ip}]:${peer.port}` : `${ip}:${peer.port}`) : key,
+      address: typeof peer.port === 'number' ? peerAddress(ip, peer.port) : key,
       client: peer.client?.trim() || 'unknown',
       downloadSpeed: count(peer.dl_speed),
       uploadSpeed: count(peer.up_speed),

@@ -7,6 +7,7 @@
  */
 import type { FileStats, Files, Peers, Torrent } from '@ctrl/transmission';
 import type { JobPeer } from '../../domain/job.js';
+import { peerAddress } from '../peer-address.js';
 import type { EngineFile, EngineTorrent } from '../remote/engine-adapter.js';
 
 /** The `torrent-get` fields `normalizeTransmissionTorrent` reads: what `sync()` asks for, nothing more. */
@@ -175,7 +176,7 @@ export function normalizeTransmissionPeers(peers: readonly Partial<Peers>[]): Jo
     const ip = peer.address ?? '';
     const port = peer.port ?? 0;
     return {
-      address: ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`,
+      address: peerAddress(ip, port),
       client: peer.clientName?.trim() || 'unknown',
       downloadSpeed: Math.max(0, peer.rateToClient ?? 0),
       uploadSpeed: Math.max(0, peer.rateToPeer ?? 0),

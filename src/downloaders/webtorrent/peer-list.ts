@@ -6,6 +6,7 @@
 import peerid from 'bittorrent-peerid';
 import type { JobPeer } from '../../domain/job.js';
 import type { Torrent, Wire } from '../../engine/bittorrent-engine.js';
+import { peerAddress } from '../peer-address.js';
 
 function clientOf(wire: Wire): string {
   if (wire.type === 'webSeed') return 'web seed';
@@ -24,16 +25,6 @@ function progressOf(wire: Wire, pieceCount: number): number {
   let have = 0;
   for (let index = 0; index < pieceCount; index++) if (wire.peerPieces.get(index)) have += 1;
   return have / pieceCount;
-}
-
-/**
- * `host:port`, an IPv6 host in brackets; an IPv4 peer that reached our dual-stack socket
- * (`::ffff:a.b.c.d`) as IPv4, as qBittorrent and Transmission show it.
- */
-export function peerAddress(host: string, port: number): string {
-  const ipv4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(host)?.[1];
-  if (ipv4 !== undefined) return `${ipv4}:${port}`;
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 export function peerList(torrent: Torrent): JobPeer[] {
