@@ -31,6 +31,7 @@ import { enterNamespace } from './netns.js';
 import { TreeSampler } from './proc.js';
 import { killAllNow, stopAll } from './spawn.js';
 import { startBenchTracker } from './tracker.js';
+import { prefixFloorSeconds } from './wan/prefix-floor.js';
 import { PrefixPoller } from './wan/prefix-poller.js';
 import { figuresTable, goalsTable, type ReportInput, ratioTable, type SwarmRun, summarise } from './wan/report.js';
 import { checkPortsFree, Relays, Seeders, type SwarmLayout } from './wan/swarm.js';
@@ -449,6 +450,16 @@ async function runOne(leecher: LeecherSpec, round: number): Promise<SwarmRun> {
       ...(relay.firstPieceAt === null ? {} : { firstByteSeconds: (relay.firstPieceAt - started.startedAt) / 1000 }),
       prefixSeconds: (prefixAt - started.startedAt) / 1000,
       prefixSource,
+      prefixFloorSeconds: prefixFloorSeconds(
+        plan.map((seeder, i) => {
+          const at = relay.firstPieceAtPerRelay[i] ?? null;
+          return {
+            firstPieceSeconds: at === null ? null : (at - startedLeecher.startedAt) / 1000,
+            limit: seeder.uploadRate,
+          };
+        }),
+        prefixBytes,
+      ),
       wastedBytes: relay.toLeecher - fixture.totalBytes - Math.ceil(fixture.totalBytes / BLOCK) * PIECE_HEADER,
       ...(clientWasted === undefined ? {} : { clientWastedBytes: clientWasted }),
       cpuSeconds: usage.cpuSeconds,
@@ -509,7 +520,7 @@ function describe(run: SwarmRun): string {
     `${f(run.seconds, 1)} s`,
     `${f(run.mibPerSecond, 1)} MiB/s (${f((run.share ?? 0) * 100, 0)} % of healthy limits)`,
     `first byte ${f(run.firstByteSeconds)} s`,
-    `first ${prefixBytes / MiB} MiB ${f(run.prefixSeconds)} s (${run.prefixSource})`,
+    `first ${prefixBytes / MiB} MiB ${f(run.prefixSeconds)} s (${run.prefixSource}; floor ${f(run.prefixFloorSeconds)} s)`,
     `wasted ${f((run.wastedBytes ?? 0) / MiB, 1)} MiB (own count ${run.clientWastedBytes === undefined ? '–' : f(run.clientWastedBytes / MiB, 1)})`,
     `CPU ${f(run.cpuSeconds)} s`,
     `peak RSS ${f(run.peakRssMiB, 0)} MiB`,
@@ -577,8 +588,10 @@ function report(): string {
       "checked byte for byte (sha256, not timed). Share: average rate / the healthy seeders' summed limits (the " +
       'seeders that drop count for nothing, so a client can pass 100 %). First byte: the first piece message the ' +
       `relays wrote to the client. First ${prefixBytes / MiB} MiB: bytes 0…${prefixBytes / MiB} MiB − 1 verified ` +
-      '[where the time comes from]. Wasted: bytes the relays wrote to the client up to completion minus the file and ' +
-      'its 13-byte piece headers (what is left: handshakes, bitfields, corrupt, duplicate and cut-off blocks). CPU: ' +
+      '[where the time comes from]. Its floor: when those bytes could have been there had every seeder sent at ' +
+      "its limit from its first piece message to this client (what the swarm's start leaves it: connect, handshake, " +
+      "unchoke and request round trips and the seeders' quota ticks come before). Wasted: bytes the relays " +
+      'wrote to the client up to completion minus the file and its 13-byte piece headers (what is left: handshakes, bitfields, corrupt, duplicate and cut-off blocks). CPU: ' +
       "user+sys of the client's process tree up to completion. Peak RSS: VmHWM summed over the tree; anon: the " +
       'largest sampled RssAnon (without file pages: libtorrent maps the file it writes, and its RSS counts them).',
   ];

@@ -65,6 +65,8 @@ export interface RelayReport {
   perRelay: number[];
   /** Epoch ms of the first piece message written to the leecher. */
   firstPieceAt: number | null;
+  /** Per relay index: epoch ms of the first piece message it wrote to the leecher. */
+  firstPieceAtPerRelay: (number | null)[];
   connections: number;
   refused: number;
   encrypted: number;
@@ -260,6 +262,7 @@ function main(): void {
       perRelay: config.relays.map(() => 0),
       t: 0,
       firstPieceAt: null,
+      firstPieceAtPerRelay: config.relays.map(() => null),
       connections: 0,
       refused: 0,
       encrypted: 0,
@@ -307,6 +310,8 @@ function main(): void {
       counters.toLeecher += item.data.length;
       counters.perRelay[relay.index] = (counters.perRelay[relay.index] ?? 0) + item.data.length;
       if (item.mark && counters.firstPieceAt === null) counters.firstPieceAt = now();
+      if (item.mark && counters.firstPieceAtPerRelay[relay.index] === null)
+        counters.firstPieceAtPerRelay[relay.index] = now();
       if (!cut && counters.toLeecher >= config.dropAfterBytes) cutDropRelays();
     });
     connection.lines.push(toSeeder, toLeecher);

@@ -19,6 +19,11 @@ export interface SwarmRun {
   /** To bytes 0 … prefix−1 being there (verified). */
   prefixSeconds?: number;
   prefixSource?: string;
+  /**
+   * When the prefix could have been there had every seeder sent at its limit from its first piece
+   * message to this client (wan/prefix-floor.ts): what the swarm's start leaves a client.
+   */
+  prefixFloorSeconds?: number;
   /** Bytes the relays wrote to the leecher up to completion, minus the file and its piece headers. */
   wastedBytes?: number;
   /** The client's own count of bytes it received beyond the file (when it has one). */
@@ -47,6 +52,7 @@ type Figure =
   | 'share'
   | 'firstByteSeconds'
   | 'prefixSeconds'
+  | 'prefixFloorSeconds'
   | 'wastedMiB'
   | 'cpuSeconds'
   | 'peakRssMiB';
@@ -93,6 +99,7 @@ const FIGURES: readonly Figure[] = [
   'share',
   'firstByteSeconds',
   'prefixSeconds',
+  'prefixFloorSeconds',
   'wastedMiB',
   'cpuSeconds',
   'peakRssMiB',
@@ -135,15 +142,15 @@ export interface ReportInput {
 
 export function figuresTable({ summaries, labels, prefixMiB }: ReportInput): string[] {
   const out = [
-    `| leecher | time s | MiB/s | share of healthy limits | first byte s | first ${prefixMiB} MiB s | wasted MiB | CPU s | peak RSS MiB | peak anon MiB | ok |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    `| leecher | time s | MiB/s | share of healthy limits | first byte s | first ${prefixMiB} MiB s | its floor s | wasted MiB | CPU s | peak RSS MiB | peak anon MiB | ok |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const s of summaries) {
     const f = s.figures;
     out.push(
       `| ${labels[s.id] ?? s.id} | ${cell(f.seconds, f1)} | ${cell(f.mibPerSecond, f1)} | ${cell(f.share, pct)} | ` +
         `${cell(f.firstByteSeconds, f2)} | ${cell(f.prefixSeconds, f2)}${s.prefixSources.length > 0 ? ` [${s.prefixSources.join(', ')}]` : ''} | ` +
-        `${cell(f.wastedMiB, f1)} | ${cell(f.cpuSeconds, f2)} | ${cell(f.peakRssMiB, f0)} | ${cell(f.peakAnonMiB, f0)} | ${s.ok}/${s.runs} |`,
+        `${cell(f.prefixFloorSeconds, f2)} | ${cell(f.wastedMiB, f1)} | ${cell(f.cpuSeconds, f2)} | ${cell(f.peakRssMiB, f0)} | ${cell(f.peakAnonMiB, f0)} | ${s.ok}/${s.runs} |`,
     );
   }
   return out;
@@ -205,7 +212,7 @@ export function goalsTable(input: ReportInput): string[] {
       const libPrefix = (prefixBase ?? lib).figures.prefixSeconds.median;
       rows.push(
         `| ${id} | first ${prefixMiB} MiB ≤ 0.5 × ${(prefixBase ?? lib).id} (${f2(libPrefix)} → ≤ ${f2(libPrefix * 0.5)} s) and ≤ 1.5 s | ` +
-          `${f2(f.prefixSeconds.median)} s (${f2(f.prefixSeconds.median / libPrefix)} ×) | ` +
+          `${f2(f.prefixSeconds.median)} s (${f2(f.prefixSeconds.median / libPrefix)} ×; its floor ${f2(f.prefixFloorSeconds.median)} s) | ` +
           `${mark(f.prefixSeconds.median <= libPrefix * 0.5 && f.prefixSeconds.median <= 1.5)} |`,
       );
       rows.push(
@@ -219,7 +226,7 @@ export function goalsTable(input: ReportInput): string[] {
       );
     } else {
       rows.push(
-        `| ${id} | first ${prefixMiB} MiB ≤ 1.5 s (no lib run to compare) | ${f2(f.prefixSeconds.median)} s | ${mark(f.prefixSeconds.median <= 1.5)} |`,
+        `| ${id} | first ${prefixMiB} MiB ≤ 1.5 s (no lib run to compare) | ${f2(f.prefixSeconds.median)} s (its floor ${f2(f.prefixFloorSeconds.median)} s) | ${mark(f.prefixSeconds.median <= 1.5)} |`,
       );
     }
     rows.push(

@@ -207,6 +207,7 @@ export class Relays {
       ...report,
       t: event.receivedAt,
       firstPieceAt: report.firstPieceAt === null ? null : report.firstPieceAt + shift,
+      firstPieceAtPerRelay: report.firstPieceAtPerRelay.map((at) => (at === null ? null : at + shift)),
       cutAt: report.cutAt === null ? null : report.cutAt + shift,
     };
   }
